@@ -1,0 +1,126 @@
+"""volreg's exceptions.
+
+Every refusal is a :class:`VolregError`; each subclass also derives from the built-in exception that fits
+(``ValueError``, ``LookupError`` ...), carries structured attributes and builds its message from them, so
+that the message always names the field, the rule and the value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "VolregError",
+    "InvalidValue",
+    "NotFound",
+    "Duplicate",
+    "RuleViolation",
+    "Conflict",
+    "KeyMismatch",
+    "SchemaTooNew",
+    "MissingDependency",
+]
+
+
+def _show(value: Any) -> str:
+    """Render an offending value for a message, keeping it short."""
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return text
+
+
+class VolregError(Exception):
+    """Base class of every error volreg raises; never raised directly."""
+
+
+class InvalidValue(VolregError, ValueError):
+    """A value broke a rule: ``'end' must be after 'start' (got 2024-03-05 09:00 → 08:00)``.
+
+    Attributes:
+        field: the argument or column that was wrong.
+        rule: what the value must satisfy, phrased to follow the field name.
+        value: the offending value, already masked when it is personal data.
+    """
+
+    def __init__(self, field: str, rule: str, value: Any = None, *, shown: str | None = None) -> None:
+        self.field = field
+        self.rule = rule
+        self.value = value
+        got = shown if shown is not None else _show(value)
+        super().__init__(f"'{field}' {rule} (got {got})")
+
+
+class NotFound(VolregError, LookupError):
+    """No entity of that kind has that id: ``no volunteer with id 'V-012'``."""
+
+    def __init__(self, kind: str, id: Any) -> None:
+        self.kind = kind
+        self.id = id
+        super().__init__(f"no {kind} with id {_show(id)}")
+
+    def __str__(self) -> str:  # LookupError would quote the whole message otherwise
+        return str(self.args[0])
+
+
+class Duplicate(VolregError, ValueError):
+    """A write would create a second copy of something that must be unique.
+
+    The message names the existing entity's id, never the personal value that matched.
+    """
+
+    def __init__(self, kind: str, field: str, existing: str, *, shown: str | None = None) -> None:
+        self.kind = kind
+        self.field = field
+        self.existing = existing
+        got = f" (got {shown})" if shown else ""
+        super().__init__(f"'{field}' must be unique: {kind} {existing!r} already has it{got}")
+
+
+class RuleViolation(VolregError, ValueError):
+    """A write broke a named domain rule (an age limit, a title rule, a workflow step)."""
+
+    def __init__(self, rule: str, message: str, **details: Any) -> None:
+        self.rule = rule
+        self.details = details
+        super().__init__(f"{message} [rule: {rule}]")
+
+
+class Conflict(VolregError, ValueError):
+    """A write collides with existing data, such as an overlapping service record or a lost race."""
+
+    def __init__(self, message: str, *, other: str | None = None) -> None:
+        self.other = other
+        super().__init__(message)
+
+
+class KeyMismatch(VolregError, PermissionError):
+    """The registry was opened with a key other than the one it was created with."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        super().__init__(
+            f"'key' must be the key this registry was created with (got a different key from {source}); "
+            "opening with it would create duplicate people"
+        )
+
+
+class SchemaTooNew(VolregError, RuntimeError):
+    """The database was written by a newer volreg; it is left untouched."""
+
+    def __init__(self, unknown: list[str]) -> None:
+        self.unknown = unknown
+        super().__init__(
+            "the database was written by a newer volreg (unknown migrations: "
+            + ", ".join(unknown)
+            + "); upgrade volreg to open it"
+        )
+
+
+class MissingDependency(VolregError, ImportError):
+    """An optional extra is needed: ``pip install 'volreg[pandas]'``."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        self.package = package
+        self.extra = extra
+        super().__init__(f"{package} is not installed; install it with: pip install 'volreg[{extra}]'")

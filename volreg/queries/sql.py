@@ -1,0 +1,71 @@
+"""Building blocks shared by the query functions: filters as SQL fragments with bound parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InvalidValue
+
+__all__ = ["Filters", "period_expr", "PERIODS", "check_by"]
+
+PERIODS = ("year", "quarter", "month", "day")
+"""Time dimensions every query function can group by."""
+
+
+def period_expr(dimension: str, column: str) -> str:
+    """SQL for a time bucket of a local ISO 8601 text column (``2024-03-05T09:00:00+08:00``).
+
+    ``year`` is an integer; ``quarter`` reads ``2024-Q1``; ``month`` ``2024-03``; ``day`` ``2024-03-05``.
+    """
+    if dimension == "year":
+        return f"CAST(substr({column}, 1, 4) AS INTEGER)"
+    if dimension == "quarter":
+        return f"(substr({column}, 1, 4) || '-Q' || ((CAST(substr({column}, 6, 2) AS INTEGER) + 2) / 3))"
+    if dimension == "month":
+        return f"substr({column}, 1, 7)"
+    if dimension == "day":
+        return f"substr({column}, 1, 10)"
+    raise ValueError(dimension)
+
+
+def check_by(by: Any, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """Normalise a ``by=`` argument (a name or a sequence of names) and check every name is allowed."""
+    names = (by,) if isinstance(by, str) else tuple(by or ())
+    for name in names:
+        if name not in allowed:
+            raise InvalidValue("by", f"must name dimensions among {', '.join(allowed)}", name)
+    if len(set(names)) != len(names):
+        raise InvalidValue("by", "must not repeat a dimension", list(names))
+    return names
+
+
+class Filters:
+    """A WHERE clause built one fragment and one bound parameter at a time; values never go into SQL text."""
+
+    def __init__(self) -> None:
+        self.ctes: list[str] = []
+        self.cte_params: list[Any] = []
+        self.clauses: list[str] = []
+        self.params: list[Any] = []
+
+    def add(self, fragment: str, *params: Any) -> None:
+        """Add ``fragment`` (with ``?`` placeholders) to the WHERE clause."""
+        self.clauses.append(fragment)
+        self.params.extend(params)
+
+    def cte(self, text: str, *params: Any) -> None:
+        """Add a common table expression (``name(cols) AS (...)``) to a ``WITH RECURSIVE`` prefix."""
+        self.ctes.append(text)
+        self.cte_params.extend(params)
+
+    def prefix(self) -> str:
+        """The ``WITH RECURSIVE ...`` prefix, or an empty string."""
+        return ("WITH RECURSIVE " + ", ".join(self.ctes) + " ") if self.ctes else ""
+
+    def where(self) -> str:
+        """The ``WHERE ...`` clause, or an empty string."""
+        return (" WHERE " + " AND ".join(self.clauses)) if self.clauses else ""
+
+    def all_params(self) -> list[Any]:
+        """Parameters in the order the SQL uses them: CTEs first, then the WHERE clause."""
+        return [*self.cte_params, *self.params]

@@ -1,0 +1,246 @@
+"""The :class:`Registry`: one SQLite database holding everything, and every write that changes it."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+from sqlite_utils import Database
+
+from .activities import ActivitiesMixin
+from .directory import DirectoryMixin
+from .errors import InvalidValue, KeyMismatch
+from .honours import HonoursMixin
+from .model import Category, Change, Person, Settings
+from .personal import digest, load_key, mask_phone
+from .service import ServiceMixin
+from .store import Store, migrate
+from .store.db import BUSY_TIMEOUT_MS
+from .timeutil import get_zone
+from .vocab import DEFAULT_CATEGORIES, VOCABULARIES
+
+__all__ = ["Registry", "open"]
+
+_DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def _database_path(db: Database) -> str | None:
+    for row in db.execute("PRAGMA database_list").fetchall():
+        if row[1] == "main" and row[2]:
+            return str(row[2])
+    return None
+
+
+class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, HonoursMixin):
+    """A volreg registry: people, volunteers, organisations, studios, activities, service hours and honours.
+
+    Reads return model objects or lazy iterators; writes are methods that validate, write inside one
+    transaction and journal what changed.  A refused write raises a :class:`volreg.VolregError` and leaves
+    the database exactly as it was.
+
+    Args:
+        db: a ``sqlite_utils.Database``, a file path, or ``":memory:"``.
+        timezone: the home time zone for a new registry (an existing one keeps its own; a different
+            explicit value is refused).
+        key: the key for ID-number digests: else ``VOLREG_KEY``, else ``<database>.key`` beside the file.
+
+    Raises:
+        KeyMismatch: the key differs from the one the registry was created with.
+        SchemaTooNew: the database was written by a newer volreg.
+    """
+
+    def __init__(self, db: Database | str | os.PathLike[str] = ":memory:", *, timezone: str | None = None,
+                 key: str | bytes | None = None) -> None:
+        if isinstance(db, Database):
+            database = db
+        elif str(db) == ":memory:":
+            database = Database(memory=True)
+        else:
+            database = Database(Path(db))
+        self.db = database
+        self._store = Store(database)
+        path = _database_path(database)
+        database.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        database.execute("PRAGMA foreign_keys = ON")
+        # Deleted and overwritten personal data must not linger in free pages (anonymisation).
+        database.execute("PRAGMA secure_delete = ON")
+        if path:
+            database.enable_wal()
+        migrate(database)
+        self._key, self._key_source = load_key(key, path)
+        stored = self._store.meta("settings")
+        if stored is None:
+            self.settings = Settings(timezone=timezone or _DEFAULT_TIMEZONE)
+        else:
+            self.settings = Settings.from_json(stored)
+            if timezone is not None and timezone != self.settings.timezone:
+                raise InvalidValue(
+                    "timezone", f"must be the registry's own time zone {self.settings.timezone!r}", timezone
+                )
+        self.zone = get_zone(self.settings.timezone)
+        check = digest(self._key, "key_check", "volreg")
+        with self._store.write() as store:
+            known = store.meta("key_check")
+            if known is None:
+                store.set_meta("key_check", check)
+            elif known != check:
+                raise KeyMismatch(self._key_source)
+            if stored is None:
+                store.set_meta("settings", self.settings.to_json())
+                for vocabulary in VOCABULARIES:
+                    store.insert_many(
+                        "categories",
+                        [{"code": c, "vocabulary": vocabulary, "label": label} for c, label in DEFAULT_CATEGORIES],
+                    )
+
+    def __repr__(self) -> str:
+        return f"<volreg.Registry {_database_path(self.db) or ':memory:'} ({self.settings.timezone})>"
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.db.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- settings and vocabulary ------------------------------------------------------------------------
+
+    def configure(self, *, by: Any = None, **changes: Any) -> Settings:
+        """Change the registry's settings (age limits, star thresholds, recurrence cap ...).
+
+        The time zone cannot be changed once a registry exists: stored local times depend on it.
+
+        Raises:
+            InvalidValue: an unknown setting or a bad value.
+        """
+        names = {a.name for a in attrs.fields(Settings)} - {"timezone"}
+        for name, value in changes.items():
+            if name not in names:
+                raise InvalidValue(name, f"must be one of the settings {', '.join(sorted(names))}", value)
+        new = attrs.evolve(self.settings, **changes)
+        _check_settings(new)
+        with self._store.write() as store:
+            store.set_meta("settings", new.to_json())
+            self._journal("configure", "settings", "settings", by=by, before=self.settings, after=new)
+        self.settings = new
+        return new
+
+    def add_category(self, code: str, label: str, *, vocabulary: str = "activity", by: Any = None) -> Category:
+        """Add a category to a vocabulary (``activity`` or ``service``).
+
+        Raises:
+            InvalidValue: a blank or malformed code or label, an unknown vocabulary, or a code or label
+                already in use.
+        """
+        if vocabulary not in VOCABULARIES:
+            raise InvalidValue("vocabulary", f"must be one of {', '.join(VOCABULARIES)}", vocabulary)
+        if not isinstance(code, str) or not code.strip() or not code.strip().replace("_", "").isascii():
+            raise InvalidValue("code", "must be a non-empty ASCII code such as 'elderly_care'", code)
+        if not isinstance(label, str) or not label.strip():
+            raise InvalidValue("label", "must not be empty", label)
+        code, label = code.strip(), label.strip()
+        taken = self._store.one(
+            "SELECT code FROM categories WHERE vocabulary = ? AND (code IN (?, ?) OR label IN (?, ?))",
+            [vocabulary, code, label, code, label],
+        )
+        if taken:
+            raise InvalidValue("code", f"must be new to the {vocabulary} vocabulary", code)
+        category = Category(code=code, label=label, vocabulary=vocabulary)
+        with self._store.write() as store:
+            store.insert("categories", {"code": code, "vocabulary": vocabulary, "label": label})
+            self._journal("create", "category", f"{vocabulary}:{code}", by=by, after=category)
+        return category
+
+    def categories(self, *, vocabulary: str = "activity") -> Iterator[Category]:
+        """The categories of a vocabulary, ordered by code."""
+        return (
+            Category.from_row(r)
+            for r in self._store.rows("SELECT * FROM categories WHERE vocabulary = ? ORDER BY code", [vocabulary])
+        )
+
+    # -- journal and personal data ------------------------------------------------------------------------
+
+    def history(self, id: Any) -> list[Change]:
+        """Every journaled change to the entity with this id, oldest first (personal values masked)."""
+        key = getattr(id, "id", id)
+        return [Change.from_row(r, self.zone) for r in self._store.history(str(key))]
+
+    def anonymise(self, person: Any, *, by: Any = None, note: str = "") -> Person:
+        """Erase a person's personal data while keeping everything statistics count.
+
+        The name, ID digest and masked ID, phone and area are erased, in the person's row and in every
+        journal entry; ids, gender, birth date, hours, nominations and honours stay, so every total is
+        unchanged. Their volunteer registration becomes ``anonymised``. Free pages are zeroed
+        (``secure_delete``) and the WAL is checkpointed, so the erased values do not linger in the file.
+
+        Raises:
+            NotFound: no such person.
+        """
+        old = self.person(person)
+        new = attrs.evolve(old, name="", id_masked=None, id_digest=None, phone=None, area="", anonymised=True)
+        secrets = [v for v in (old.name, old.phone, mask_phone(old.phone), old.id_masked, old.area) if v]
+        with self._store.write() as store:
+            store.update(
+                "people",
+                old.id,
+                {"name": "", "id_digest": None, "id_masked": None, "phone": None, "area": "", "anonymised": 1},
+            )
+            store.db.execute(
+                "UPDATE volunteers SET status = 'anonymised', status_since = ? WHERE person = ?",
+                [self._now().date().isoformat(), old.id],
+            )
+            for value in secrets:
+                quoted = json.dumps(value, ensure_ascii=False)
+                store.db.execute(
+                    "UPDATE journal SET before = replace(before, ?1, '\"\"'), after = replace(after, ?1, '\"\"') "
+                    "WHERE instr(before, ?1) OR instr(after, ?1)",
+                    [quoted],
+                )
+            self._journal("anonymise", "person", old.id, by=by, after={"id": old.id, "anonymised": True}, note=note)
+        if _database_path(self.db):
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return new
+
+
+def _check_settings(settings: Settings) -> None:
+    for name in ("min_age", "guardian_min_age", "max_occurrences", "late_after_working_days"):
+        value = getattr(settings, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise InvalidValue(name, "must be a whole number >= 0", value)
+    if settings.guardian_min_age > settings.min_age:
+        raise InvalidValue("guardian_min_age", f"must be <= 'min_age' ({settings.min_age})", settings.guardian_min_age)
+    levels = settings.star_thresholds
+    if not levels or any(not isinstance(v, (int, float)) or v <= 0 for v in levels) or list(levels) != sorted(set(levels)):
+        raise InvalidValue("star_thresholds", "must be increasing positive hours", levels)
+    if not isinstance(settings.number_prefix, str) or not settings.number_prefix.strip():
+        raise InvalidValue("number_prefix", "must not be empty", settings.number_prefix)
+
+
+def open(path: str | os.PathLike[str] = ":memory:", *, timezone: str = _DEFAULT_TIMEZONE,
+         key: str | bytes | None = None) -> Registry:
+    """Open (creating or upgrading) a registry.
+
+    Args:
+        path: a SQLite file (created when missing, in WAL mode) or ``":memory:"``.
+        timezone: the home time zone naive input is read in; an existing registry keeps its own.
+        key: the key for ID-number digests; see :class:`Registry`.
+
+    Returns:
+        The registry.
+
+    Raises:
+        KeyMismatch: the key differs from the one the registry was created with.
+        SchemaTooNew: the file was written by a newer volreg; it is left untouched.
+        InvalidValue: an unknown time zone.
+    """
+    get_zone(timezone)
+    exists = str(path) != ":memory:" and Path(path).exists() and Path(path).stat().st_size > 0
+    # An existing registry keeps its own zone; only an explicitly different zone is an error.
+    return Registry(path, timezone=None if exists and timezone == _DEFAULT_TIMEZONE else timezone, key=key)
