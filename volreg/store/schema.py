@@ -141,3 +141,47 @@ def migrate(db: Database) -> None:
     if unknown:
         raise SchemaTooNew(unknown)
     MIGRATIONS.apply(db)
+
+
+@MIGRATIONS()
+def m002_service_ledger(db: Database) -> None:
+    """Service records: append-only versions with the instants that let a query see the ledger as of any time.
+
+    A record is verified at instant T when ``verified_at <= T`` and it was not yet closed
+    (``closed_at IS NULL OR closed_at > T``); a correction closes the old version and adds a new one
+    that ``supersedes`` it, so nothing is overwritten.
+    """
+    run_script(
+        db,
+        """
+        CREATE TABLE service_records (
+            id TEXT PRIMARY KEY,
+            lineage TEXT NOT NULL,
+            supersedes TEXT REFERENCES service_records(id),
+            volunteer TEXT NOT NULL REFERENCES volunteers(id),
+            activity TEXT NOT NULL REFERENCES activities(id),
+            start TEXT NOT NULL,
+            "end" TEXT,
+            start_utc TEXT NOT NULL,
+            end_utc TEXT,
+            minutes INTEGER NOT NULL CHECK (minutes > 0 AND minutes <= 1440),
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'verified', 'rejected', 'superseded', 'void')),
+            source TEXT NOT NULL CHECK (source IN ('organiser', 'self', 'check_in', 'import')),
+            recorded_at TEXT NOT NULL,
+            recorded_by TEXT,
+            verified_at TEXT,
+            verified_by TEXT,
+            closed_at TEXT,
+            closed_by TEXT,
+            reason TEXT NOT NULL DEFAULT '',
+            late INTEGER NOT NULL DEFAULT 0,
+            note TEXT NOT NULL DEFAULT '',
+            external_id TEXT UNIQUE
+        );
+        CREATE INDEX service_records_volunteer ON service_records(volunteer, start_utc);
+        CREATE INDEX service_records_activity ON service_records(activity);
+        CREATE INDEX service_records_status ON service_records(status, start);
+        CREATE INDEX service_records_lineage ON service_records(lineage)
+        """,
+    )
