@@ -52,6 +52,10 @@ def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(value)
+
+
 def _strip_name(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
@@ -109,7 +113,7 @@ class Person:
     birth_date: date | None = None
     id_masked: str | None = None
     id_digest: str | None = attrs.field(default=None, repr=False)
-    phone: str | None = attrs.field(default=None, repr=mask_phone)
+    phone: str | None = attrs.field(default=None, repr=lambda value: str(mask_phone(value)))
     area: str = ""
     consent: bool = False
     anonymised: bool = False
@@ -161,8 +165,8 @@ class Volunteer:
     name: str
     registered_on: date
     organisation: str | None = None
-    skills: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    categories: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    skills: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    categories: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     status: str = "active"
     guardian_consent: bool = False
     status_since: date | None = None
