@@ -196,7 +196,15 @@ class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, HonoursMixin):
                 "UPDATE volunteers SET status = 'anonymised', status_since = ? WHERE person = ?",
                 [self._now().date().isoformat(), old.id],
             )
+            own = [old.id, *(r["id"] for r in store.rows("SELECT id FROM volunteers WHERE person = ?", [old.id]))]
+            for row in list(store.rows(
+                f"SELECT seq, before, after FROM journal WHERE entity_id IN ({', '.join('?' for _ in own)})", own
+            )):
+                store.update("journal", row["seq"], {
+                    "before": _scrub(row["before"]), "after": _scrub(row["after"])
+                }, pk="seq")
             for value in secrets:
+                # Other entities' entries may quote the person (a nomination's nominee name, say).
                 quoted = json.dumps(value, ensure_ascii=False)
                 store.db.execute(
                     "UPDATE journal SET before = replace(before, ?1, '\"\"'), after = replace(after, ?1, '\"\"') "
@@ -207,6 +215,20 @@ class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, HonoursMixin):
         if _database_path(self.db):
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return new
+
+
+_PERSONAL_KEYS = ("name", "phone", "id_masked", "area")
+
+
+def _scrub(text: str | None) -> str | None:
+    """A journal value with the personal fields erased."""
+    if not text:
+        return text
+    data = json.loads(text)
+    for key in _PERSONAL_KEYS:
+        if data.get(key):
+            data[key] = ""
+    return json.dumps(data, ensure_ascii=False)
 
 
 def _check_settings(settings: Settings) -> None:
