@@ -16,6 +16,7 @@ from .errors import (
     VolregError,
 )
 from .model import Activity, Category, Change, Organisation, Person, Settings, Studio, Volunteer
+from .queries.activities import activity_counts
 from .queries.result import Result
 from .registry import Registry, open
 
@@ -39,5 +40,6 @@ __all__ = [
     "Studio",
     "Volunteer",
     "VolregError",
+    "activity_counts",
     "open",
 ]
