@@ -166,3 +166,13 @@ def test_vocabulary_is_data(registry: volreg.Registry) -> None:
     assert "lei_feng" == registry.category("学雷锋").code
     with pytest.raises(volreg.InvalidValue, match="'code'"):
         registry.add_category("lei_feng_2", "学雷锋")
+
+
+def test_a_failed_transaction_writes_nothing(registry: volreg.Registry) -> None:
+    """An error inside registry.transaction() undoes every write made in it."""
+    before = list(registry.db.iterdump())
+    with pytest.raises(volreg.NotFound):
+        with registry.transaction():
+            registry.add_organisation("甲社区", kind="community")
+            registry.add_organisation("乙社区", kind="community", parent="org-missing")
+    assert before == list(registry.db.iterdump())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -99,6 +100,19 @@ class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, HonoursMixin):
 
     def __repr__(self) -> str:
         return f"<volreg.Registry {_database_path(self.db) or ':memory:'} ({self.settings.timezone})>"
+
+    def transaction(self) -> contextlib.AbstractContextManager[Any]:
+        """Group several writes: all of them are written together, or none is.
+
+        Nested calls (and every write method inside) become savepoints of the one transaction, and a
+        bulk load inside one transaction is much faster than one transaction per write.
+
+        Example:
+            >>> with registry.transaction():
+            ...     org = registry.add_organisation("新华社区", kind="community")
+            ...     registry.register_volunteer("王小明", id_number=..., organisation=org)
+        """
+        return self._store.write()
 
     def close(self) -> None:
         """Close the database connection."""
