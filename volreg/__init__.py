@@ -15,7 +15,18 @@ from .errors import (
     SchemaTooNew,
     VolregError,
 )
-from .model import Activity, Category, Change, Organisation, Person, Settings, Studio, Volunteer
+from .model import (
+    Activity,
+    Category,
+    Change,
+    Organisation,
+    Person,
+    ServiceRecord,
+    Settings,
+    Studio,
+    Volunteer,
+)
+from .queries.hours import hours
 from .queries.result import Result
 from .registry import Registry, open
 
@@ -35,9 +46,11 @@ __all__ = [
     "Result",
     "RuleViolation",
     "SchemaTooNew",
+    "ServiceRecord",
     "Settings",
     "Studio",
     "Volunteer",
     "VolregError",
+    "hours",
     "open",
 ]
