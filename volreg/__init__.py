@@ -4,6 +4,7 @@ Open a registry with :func:`volreg.open`; write through :class:`volreg.Registry`
 with the query functions, which return a :class:`volreg.Result`.
 """
 
+from . import rules
 from .errors import (
     Conflict,
     Duplicate,
@@ -28,10 +29,14 @@ from .model import (
 )
 from .queries.hours import hours
 from .queries.result import Result
+from .queries.rewards import eligible, star_levels
 from .registry import Registry, open
+from .rules import AgeBand, AwardRule
 
 __all__ = [
     "Activity",
+    "AgeBand",
+    "AwardRule",
     "Category",
     "Change",
     "Conflict",
@@ -51,6 +56,9 @@ __all__ = [
     "Studio",
     "Volunteer",
     "VolregError",
+    "eligible",
     "hours",
     "open",
+    "rules",
+    "star_levels",
 ]
