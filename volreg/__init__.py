@@ -4,6 +4,7 @@ Open a registry with :func:`volreg.open`; write through :class:`volreg.Registry`
 with the query functions, which return a :class:`volreg.Result`.
 """
 
+from . import rules
 from .errors import (
     Conflict,
     Duplicate,
@@ -15,13 +16,28 @@ from .errors import (
     SchemaTooNew,
     VolregError,
 )
-from .model import Activity, Category, Change, Organisation, Person, Settings, Studio, Volunteer
+from .model import (
+    Activity,
+    Category,
+    Change,
+    Organisation,
+    Person,
+    ServiceRecord,
+    Settings,
+    Studio,
+    Volunteer,
+)
 from .queries.activities import activity_counts
+from .queries.hours import hours
 from .queries.result import Result
+from .queries.rewards import eligible, star_levels
 from .registry import Registry, open
+from .rules import AgeBand, AwardRule
 
 __all__ = [
     "Activity",
+    "AgeBand",
+    "AwardRule",
     "Category",
     "Change",
     "Conflict",
@@ -36,10 +52,15 @@ __all__ = [
     "Result",
     "RuleViolation",
     "SchemaTooNew",
+    "ServiceRecord",
     "Settings",
     "Studio",
     "Volunteer",
     "VolregError",
+    "eligible",
+    "hours",
     "activity_counts",
     "open",
+    "rules",
+    "star_levels",
 ]

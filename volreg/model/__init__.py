@@ -17,16 +17,21 @@ from .core import (
     Studio,
     Volunteer,
 )
+from .service import LIVE_STATUSES, SERVICE_SOURCES, SERVICE_STATUSES, ServiceRecord
 
 __all__ = [
     "ACTIVITY_KINDS",
+    "LIVE_STATUSES",
     "ORGANISATION_KINDS",
+    "SERVICE_SOURCES",
+    "SERVICE_STATUSES",
     "VOLUNTEER_STATUSES",
     "Activity",
     "Category",
     "Change",
     "Organisation",
     "Person",
+    "ServiceRecord",
     "Settings",
     "Studio",
     "Volunteer",
