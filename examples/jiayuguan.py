@@ -94,7 +94,7 @@ class Builder:
         for org in [*self.communities, self.association]:
             people = []
             for _ in range(20):
-                born = date(rng.randint(1950, 2003), rng.randint(1, 12), rng.randint(1, 28))
+                born = date(rng.randint(1950, 2000), rng.randint(1, 12), rng.randint(1, 28))
                 registered = date(2021, 1, 1) + timedelta(days=rng.randrange(700))
                 phone = f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"
                 people.append(
