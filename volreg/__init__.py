@@ -15,6 +15,7 @@ from .errors import (
     SchemaTooNew,
     VolregError,
 )
+from .io import ImportReport, Problem, export_registry, import_file, import_registry
 from .model import Activity, Category, Change, Organisation, Person, Settings, Studio, Volunteer
 from .queries.result import Result
 from .registry import Registry, open
@@ -40,4 +41,9 @@ __all__ = [
     "Volunteer",
     "VolregError",
     "open",
+    "import_file",
+    "ImportReport",
+    "Problem",
+    "export_registry",
+    "import_registry",
 ]

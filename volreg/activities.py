@@ -53,7 +53,7 @@ def expand_rule(rule: str, first: datetime, cap: int) -> list[datetime]:
     except (ValueError, TypeError, KeyError) as error:
         raise InvalidValue("repeat", f"must be a valid RFC 5545 rule ({error})", rule) from None
     assert isinstance(parsed, rrule.rruleset)
-    for part in parsed._rrule:  # the set's rules; an unbounded one would expand forever
+    for part in parsed._rrule:  # type: ignore[attr-defined]  # the set's rules; an unbounded one would expand forever
         if part._count is None and part._until is None:
             raise InvalidValue("repeat", "must be bounded by COUNT or UNTIL", rule)
     starts = list(itertools.islice(parsed, cap + 1))
@@ -128,7 +128,7 @@ class ActivitiesMixin(RegistryBase):
             )
         organiser_id = self._ref(organiser, "organisation", "organisations")
         studio_id = None if studio is None else self._ref(studio, "studio", "studios")
-        fields = {
+        fields: dict[str, Any] = {
             "title": title,
             "kind": kind,
             "category": code,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, tzinfo
 from typing import Any
 
@@ -50,6 +50,14 @@ VOLUNTEER_STATUSES = ("active", "suspended", "withdrawn", "anonymised")
 
 def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
+
+
+def _phone_repr(value: str | None) -> str:
+    return repr(mask_phone(value))
+
+
+def _strings(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
 
 
 def _strip_name(value: Any) -> Any:
@@ -109,7 +117,7 @@ class Person:
     birth_date: date | None = None
     id_masked: str | None = None
     id_digest: str | None = attrs.field(default=None, repr=False)
-    phone: str | None = attrs.field(default=None, repr=mask_phone)
+    phone: str | None = attrs.field(default=None, repr=_phone_repr)
     area: str = ""
     consent: bool = False
     anonymised: bool = False
@@ -161,8 +169,8 @@ class Volunteer:
     name: str
     registered_on: date
     organisation: str | None = None
-    skills: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    categories: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    skills: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    categories: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     status: str = "active"
     guardian_consent: bool = False
     status_since: date | None = None
