@@ -203,3 +203,11 @@ def test_an_unknown_kind_lists_the_known_ones(registry, data_file):
     """A mistake in the call raises at once, naming the kinds there are."""
     with pytest.raises(volreg.InvalidValue, match="activities, organisations, volunteers"):
         volreg.import_file(registry, data_file("organisations.csv"), kind="people")
+
+
+def test_progress_shows_on_stderr_when_asked(registry, data_file, capsys):
+    """progress=True draws a bar on stderr (by default only a terminal gets one); stdout stays clean."""
+    volreg.import_file(registry, data_file("organisations.csv"), kind="organisations", progress=True)
+    captured = capsys.readouterr()
+    assert "importing organisations.csv" in captured.err
+    assert "" == captured.out
