@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,5 +57,55 @@ def make_activity(registry: volreg.Registry, community: volreg.Organisation) -> 
         overrides.setdefault("end", "2024-03-05 17:00")
         overrides.setdefault("organiser", community)
         return registry.add_activity(title, **overrides)
+
+    return make
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def _csv_rows(name: str) -> list[list[str]]:
+    with open(DATA / name, encoding="utf-8-sig", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+@pytest.fixture
+def data_file(tmp_path: Path) -> Callable[[str, str], Path]:
+    """A fixture file from ``tests/data`` in a given form: ``csv`` (as stored), ``gb18030``, ``xlsx`` or ``jsonl``.
+
+    The GB18030 and XLSX forms are made from the UTF-8 fixtures at test time, so the repository holds only
+    readable text; blank lines stay blank in every form.
+    """
+
+    def make(name: str, form: str = "csv") -> Path:
+        stem = Path(name).stem
+        if form == "csv":
+            return DATA / name
+        if form == "gb18030":
+            target = tmp_path / f"{stem}-gb.csv"
+            target.write_bytes((DATA / name).read_text(encoding="utf-8-sig").encode("gb18030"))
+            return target
+        rows = _csv_rows(name)
+        if form == "xlsx":
+            from openpyxl import Workbook
+
+            book = Workbook()
+            sheet = book.active
+            for row in rows:
+                sheet.append([cell or None for cell in row] if row else [])
+            target = tmp_path / f"{stem}.xlsx"
+            book.save(target)
+            return target
+        if form == "jsonl":
+            header, *body = rows
+            lines = [
+                json.dumps({h: c for h, c in zip(header, row, strict=True) if c}, ensure_ascii=False)
+                if any(row) else ""
+                for row in body
+            ]
+            target = tmp_path / f"{stem}.jsonl"
+            target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            return target
+        raise ValueError(form)
 
     return make

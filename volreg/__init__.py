@@ -16,6 +16,7 @@ from .errors import (
     SchemaTooNew,
     VolregError,
 )
+from .io import ImportReport, Problem, export_registry, import_file, import_registry
 from .model import (
     Activity,
     Category,
@@ -63,4 +64,9 @@ __all__ = [
     "open",
     "rules",
     "star_levels",
+    "import_file",
+    "ImportReport",
+    "Problem",
+    "export_registry",
+    "import_registry",
 ]

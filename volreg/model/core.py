@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, tzinfo
 from typing import Any
 
@@ -52,8 +52,12 @@ def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def _strings(value: Any) -> tuple[str, ...]:
-    return tuple(value)
+def _phone_repr(value: str | None) -> str:
+    return repr(mask_phone(value))
+
+
+def _strings(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
 
 
 def _strip_name(value: Any) -> Any:
@@ -113,7 +117,7 @@ class Person:
     birth_date: date | None = None
     id_masked: str | None = None
     id_digest: str | None = attrs.field(default=None, repr=False)
-    phone: str | None = attrs.field(default=None, repr=lambda value: str(mask_phone(value)))
+    phone: str | None = attrs.field(default=None, repr=_phone_repr)
     area: str = ""
     consent: bool = False
     anonymised: bool = False

@@ -7,13 +7,30 @@ import html
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import IO, Any, overload
 
 from ..errors import MissingDependency
+from ..personal import mask_id_text, mask_phone
 
-__all__ = ["Result", "neutralise"]
+__all__ = ["Result", "neutralise", "mask_personal"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
+
+
+def mask_personal(column: str, value: Any) -> Any:
+    """Mask a value of a phone column (``phone``, ``*_phone``) or ID-number column (``id_number``, ``*_id_number``).
+
+    Query functions never select these columns; this guards every export against a future one that does.
+    """
+    if value is None or value == "":
+        return value
+    if column == "phone" or column.endswith("_phone"):
+        return mask_phone(str(value))
+    if column == "id_number" or column.endswith("_id_number"):
+        return mask_id_text(str(value))
+    return value
 
 
 def neutralise(value: Any) -> Any:
@@ -35,7 +52,9 @@ class Result(Sequence[Mapping[str, Any]]):
 
     def __init__(self, columns: Iterable[str], rows: Iterable[Mapping[str, Any]]) -> None:
         self.columns: tuple[str, ...] = tuple(columns)
-        self._rows: list[dict[str, Any]] = [{c: row.get(c) for c in self.columns} for row in rows]
+        self._rows: list[dict[str, Any]] = [
+            {c: mask_personal(c, row.get(c)) for c in self.columns} for row in rows
+        ]
 
     @overload
     def __getitem__(self, index: int) -> Mapping[str, Any]: ...
@@ -97,11 +116,11 @@ class Result(Sequence[Mapping[str, Any]]):
 
         Args:
             target: a path or an open text file.
-            excel: write UTF-8 with a BOM, so that Excel reads Chinese text correctly.
+            excel: start with a BOM, so that Excel reads the UTF-8 Chinese text correctly.
         """
 
         def write(handle: IO[str]) -> None:
-            if excel and isinstance(target, (str, os.PathLike)):
+            if excel:
                 handle.write("\ufeff")
             out = csv.writer(handle)
             out.writerow([neutralise(c) for c in self.columns])
@@ -129,13 +148,15 @@ class Result(Sequence[Mapping[str, Any]]):
         except ImportError:
             raise MissingDependency("openpyxl", "excel") from None
         book = Workbook(write_only=True)
-        page = book.create_sheet(sheet[:31])
-        page.append(list(self.columns))
+        # Excel refuses sheet names over 31 characters or with any of []:*?/\ in them.
+        page = book.create_sheet(sheet.translate(_SHEET_FORBIDDEN)[:31] or "volreg")
+        page.append([neutralise(c) for c in self.columns])
         for row in self._rows:
-            page.append([neutralise(row[c]) for c in self.columns])
+            page.append([_excel_cell(row[c]) for c in self.columns])
         book.save(os.fspath(path))
 
     def _cells(self) -> list[list[str]]:
+        """The rows as display text (floats with two decimals)."""
         def show(value: Any) -> str:
             if value is None:
                 return ""
@@ -175,3 +196,12 @@ class Result(Sequence[Mapping[str, Any]]):
             "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>" for row in self._cells()
         )
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _excel_cell(value: Any) -> Any:
+    """A cell openpyxl can write: Excel has no time zones, so an aware datetime is written as ISO 8601 text."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.isoformat()
+    if isinstance(value, (list, tuple, dict)):
+        return neutralise(json.dumps(value, ensure_ascii=False))
+    return neutralise(value)

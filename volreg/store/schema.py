@@ -185,3 +185,28 @@ def m002_service_ledger(db: Database) -> None:
         CREATE INDEX service_records_lineage ON service_records(lineage)
         """,
     )
+
+
+@MIGRATIONS()
+def m004_import_identity(db: Database) -> None:
+    """The external ids of imported rows, so that importing the same file again changes nothing.
+
+    A row of ``kind`` that carried the external id ``key`` in a file from ``source`` became ``entity_id``.
+    Rows without an external id are recognised by their content instead (see :mod:`volreg.io.kinds`), which
+    needs no table: content identities are looked up in the entity tables themselves, so erasing a person's
+    ID digest (anonymisation) erases that link too.
+    """
+    run_script(
+        db,
+        """
+        CREATE TABLE import_identity (
+            kind TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT '',
+            key TEXT NOT NULL,
+            entity_id TEXT NOT NULL,
+            imported_at TEXT NOT NULL,
+            PRIMARY KEY (kind, source, key)
+        );
+        CREATE INDEX import_identity_entity ON import_identity(entity_id)
+        """,
+    )

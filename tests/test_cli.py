@@ -1,0 +1,132 @@
+"""The volreg command line, through click's runner."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+import volreg
+from volreg.cli import cli
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    """Run volreg with arguments in a temporary directory; returns click's result."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("VOLREG_KEY", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def db(run, tmp_path, data_file):
+    """A registry file with the fixture organisations and volunteers imported."""
+    path = tmp_path / "city.db"
+    assert 0 == run("init", path).exit_code
+    assert 0 == run("import", path, data_file("organisations.csv"), "--kind", "organisations").exit_code
+    return path
+
+
+def test_init_creates_the_registry_and_its_key(run, tmp_path):
+    """init makes the database and the key file, and says where the key is."""
+    result = run("init", tmp_path / "new.db")
+    assert 0 == result.exit_code
+    assert "created registry" in result.output and "new.db.key" in result.output
+    assert (tmp_path / "new.db.key").exists()
+
+
+def test_import_reports_problems_and_exits_1(run, db, data_file):
+    """A problem is printed as file:line: [column] message, masked, and the exit status is 1."""
+    result = run("import", db, data_file("volunteers.csv"), "--kind", "volunteers")
+    assert 1 == result.exit_code
+    assert "volunteers.csv:7: [身份证号]" in result.output
+    assert "620200196512250025" not in result.output
+    assert "nothing written" in result.output
+    with volreg.open(db) as registry:
+        assert [] == list(registry.volunteers())
+
+
+def test_import_valid_rows_as_json(run, db, data_file):
+    """--mode valid_rows writes the good rows; --json gives a report a script can read."""
+    result = run("import", db, data_file("volunteers.csv"), "--kind", "volunteers", "--mode", "valid_rows", "--json")
+    report = json.loads(result.output)
+    assert (3, 1, 1) == (report["created"], report["skipped"], len(report["problems"]))
+    assert "620200********0025" == report["problems"][0]["value"]
+
+
+def test_import_with_a_mapping(run, db, tmp_path):
+    """--map names a column the vocabulary does not know."""
+    path = tmp_path / "v.csv"
+    path.write_text("联系人,身份证号\n王小明,620200198503120024\n", encoding="utf-8")
+    result = run("import", db, path, "--kind", "volunteers", "--map", "联系人=name")
+    assert 0 == result.exit_code, result.output
+    assert "1 created" in result.output
+
+
+def test_history_prints_a_table_csv_or_json(run, db):
+    """history shows who changed what, as a table by default or as CSV or JSON."""
+    with volreg.open(db) as registry:
+        org = next(o for o in registry.organisations() if o.name == "新华社区")
+    table = run("history", db, org.id)
+    assert "import organisations.csv" in table.output and "name=新华社区" in table.output
+    csv_text = run("history", db, org.id, "--csv").output
+    assert csv_text.startswith("seq,at,actor,action,entity,before,after,note")
+    [entry] = json.loads(run("history", db, org.id, "--json").output)
+    assert "新华社区" == entry["after"]["name"]
+
+
+def test_export_and_restore_keep_everything(run, db, tmp_path):
+    """export writes the archive; restore with the key file gives the same organisations and history."""
+    archive = tmp_path / "city.jsonl"
+    assert 0 == run("export", db, archive).exit_code
+    restored = tmp_path / "copy.db"
+    result = run("--key-file", f"{db}.key", "restore", archive, restored)
+    assert 0 == result.exit_code, result.output
+    with volreg.open(db) as one, volreg.open(restored, key=(tmp_path / "city.db.key").read_text().strip()) as two:
+        assert list(one.organisations()) == list(two.organisations())
+
+
+def test_restore_without_the_key_says_what_to_do(run, db, tmp_path):
+    """A missing key is one line of advice and exit status 1, not a traceback."""
+    archive = tmp_path / "city.jsonl"
+    run("export", db, archive)
+    result = run("restore", archive, tmp_path / "copy.db")
+    assert 1 == result.exit_code
+    assert result.output.startswith("Error: ") and "pass that registry's key" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_missing_registry_is_one_line_of_advice(run, tmp_path):
+    """Commands other than init do not create a registry by accident."""
+    result = run("history", tmp_path / "nowhere.db", "x")
+    assert 1 == result.exit_code
+    assert "create one with: volreg init" in result.output
+
+
+def test_a_volreg_error_is_one_line_and_exit_1(run, tmp_path):
+    """An unknown time zone is refused with the rule named, no traceback."""
+    result = run("init", tmp_path / "x.db", "--timezone", "Mars/Olympus")
+    assert (1, 1) == (result.exit_code, len(result.output.strip().splitlines()))
+    assert "'timezone' must be an IANA time zone name" in result.output
+
+
+@pytest.mark.parametrize("command", ["init", "import", "export", "restore", "history"])
+def test_every_command_has_help(run, command):
+    """Every subcommand explains itself and its options."""
+    result = run(command, "--help")
+    assert 0 == result.exit_code
+    assert "Usage: cli " + command in result.output or f"Usage: cli {command}" in result.output
+    assert len(result.output.splitlines()) > 5
+
+
+def test_the_top_level_help_lists_the_commands(run):
+    """volreg --help lists every command with its one-line summary."""
+    result = run("--help")
+    for command in ("init", "import", "export", "restore", "history"):
+        assert command in result.output

@@ -1,0 +1,14 @@
+"""Input and output: importing files of rows, and the whole registry as a JSON Lines archive.
+
+- :mod:`.readers` streams rows from CSV (UTF-8, UTF-8 with BOM, GB18030), XLSX and JSON Lines;
+- :mod:`.headers` knows which Chinese or English header means which field;
+- :mod:`.importer` runs an import and reports problems as data; :mod:`.kinds` has one handler per kind of
+  row, built on the cell readers and references of :mod:`.values`;
+- :mod:`.archive` writes and reads the whole registry.
+"""
+
+from . import kinds as _kinds  # noqa: F401  (registers the built-in kinds)
+from .archive import export_registry, import_registry
+from .importer import ImportReport, Problem, import_file
+
+__all__ = ["ImportReport", "Problem", "export_registry", "import_file", "import_registry"]

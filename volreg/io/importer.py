@@ -1,0 +1,435 @@
+"""Importing a file of one kind of row: the pipeline read → recognise columns → convert → write, with problems as data.
+
+:func:`import_file` streams the file (:mod:`volreg.io.readers`), recognises its columns
+(:mod:`volreg.io.headers`) and hands each row to the :class:`KindHandler` registered for the kind
+(:mod:`volreg.io.kinds`). A row that cannot be imported becomes a :class:`Problem` pointing at its file, line
+and column, never an exception; personal values in a problem are masked.
+
+Every row is written inside its own savepoint, so a bad row leaves nothing behind. ``all_or_nothing`` runs the
+whole file in one transaction and rolls it back when there is any problem; ``valid_rows`` commits batches of
+good rows and reports the bad ones.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from collections import Counter
+from collections.abc import Callable, Mapping
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+
+from ..errors import InvalidValue, VolregError
+from ..personal import mask_id_text, mask_phone
+from ..timeutil import now, to_utc_text
+from .headers import label, resolve_headers
+from .readers import RawRow, TableReader
+
+if TYPE_CHECKING:
+    from ..registry import Registry
+
+__all__ = [
+    "MODES",
+    "Field",
+    "ImportContext",
+    "ImportReport",
+    "KindHandler",
+    "Problem",
+    "import_file",
+    "register_kind",
+    "HANDLERS",
+]
+
+MODES = ("all_or_nothing", "valid_rows")
+"""Import modes: write everything or nothing, or write the good rows and report the bad ones."""
+
+_MASKS: dict[str, Callable[[str], str | None]] = {"id_number": mask_id_text, "phone": mask_phone}
+
+
+@attrs.frozen
+class Problem:
+    """Why one row (or the file) could not be imported, pointing at its source like a compiler error.
+
+    Attributes:
+        file: the file's name.
+        line: the line (CSV, JSON Lines) or spreadsheet row (XLSX); None for a problem with the whole file.
+        column: the column as written in the file's header, or None.
+        value: the offending value, masked when it is an ID or phone number; None when there is none.
+        message: what is wrong, naming the rule.
+    """
+
+    file: str
+    line: int | None
+    column: str | None
+    value: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        column = f" [{self.column}]" if self.column else ""
+        return f"{where}:{column} {self.message}"
+
+
+@attrs.frozen
+class ImportReport:
+    """What an import did.
+
+    Attributes:
+        kind: the kind imported.
+        file: the file's name.
+        mode: ``all_or_nothing`` or ``valid_rows``.
+        rows: non-blank data rows read.
+        created: new entities written.
+        updated: existing entities (found by external id or content) whose values changed.
+        skipped: rows that matched an existing entity with the same values (such as a second import).
+        problems: rows that could not be imported.
+        written: False when ``all_or_nothing`` met a problem and rolled everything back (the counts are then 0).
+        ignored_columns: columns of the file that no field claimed.
+    """
+
+    kind: str
+    file: str
+    mode: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    problems: tuple[Problem, ...] = ()
+    written: bool = True
+    ignored_columns: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when there were no problems."""
+        return not self.problems
+
+    def __str__(self) -> str:
+        head = (
+            f"{self.file}: {self.rows} rows of {self.kind}: {self.created} created, {self.updated} updated, "
+            f"{self.skipped} unchanged, {len(self.problems)} problems"
+        )
+        if not self.written:
+            head += " (nothing written: fix the problems, or import with mode='valid_rows')"
+        return "\n".join([head, *(str(p) for p in self.problems)])
+
+
+@attrs.frozen
+class Field:
+    """A field a kind of row can carry.
+
+    Attributes:
+        name: the field's name, a key of :data:`volreg.io.headers.ALIASES` for its headers.
+        required: a row without it is a problem.
+        personal: ``"id_number"`` or ``"phone"``: the value is masked like one in problems.
+    """
+
+    name: str
+    required: bool = False
+    personal: str | None = None
+
+
+@attrs.frozen
+class ImportContext:
+    """What a handler needs besides the row: the registry, the file's source and who acts.
+
+    Attributes:
+        registry: the registry written to.
+        source: the namespace of the file's external ids (``source=`` of :func:`import_file`, or ``''``).
+        actor: the ``by`` to journal writes with, e.g. ``'import roster.csv'``.
+    """
+
+    registry: Registry
+    source: str
+    actor: str
+
+    def external(self, kind: str, key: str) -> str | None:
+        """The entity an external id of ``kind`` from this source was imported as, or None."""
+        return self.registry._store.scalar(
+            "SELECT entity_id FROM import_identity WHERE kind = ? AND source = ? AND key = ?",
+            [kind, self.source, key],
+        )
+
+    def remember(self, kind: str, key: str, entity_id: str) -> None:
+        """Record that an external id of ``kind`` is ``entity_id`` (first import wins)."""
+        self.registry.db.execute(
+            "INSERT INTO import_identity (kind, source, key, entity_id, imported_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            [kind, self.source, key, entity_id, to_utc_text(now(self.registry.zone))],
+        )
+
+
+class KindHandler:
+    """How one kind of row is imported; subclass it and call :func:`register_kind` to add a kind.
+
+    The importer calls, for each row inside a savepoint: ``convert`` (cells → a record of checked values),
+    then finds an existing entity (by the row's ``external_id`` in this source, else ``find`` by content),
+    then ``update`` it or ``create`` a new one. Any :class:`volreg.VolregError` raised on the way becomes a
+    :class:`Problem`; an ``InvalidValue`` whose ``field`` is one of ``fields`` points at that column.
+
+    Attributes:
+        kind: the ``kind=`` value, e.g. ``"service_records"``.
+        fields: the fields rows may carry; ``external_id`` is added for every kind.
+    """
+
+    kind: ClassVar[str]
+    fields: ClassVar[tuple[Field, ...]]
+
+    def convert(self, ctx: ImportContext, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Turn non-blank cells (field → text, number or date) into checked values.
+
+        Raises:
+            VolregError: a value is wrong (``InvalidValue`` with the field's name, ideally).
+        """
+        raise NotImplementedError
+
+    def find(self, ctx: ImportContext, record: Mapping[str, Any]) -> str | None:
+        """The id of an entity this record is already in the registry as (content identity), or None."""
+        raise NotImplementedError
+
+    def create(self, ctx: ImportContext, record: Mapping[str, Any]) -> str:
+        """Write the record through the registry's own methods; return the new entity's id."""
+        raise NotImplementedError
+
+    def update(self, ctx: ImportContext, entity_id: str, record: Mapping[str, Any]) -> bool:
+        """Bring an existing entity in line with the record; return whether anything changed."""
+        return False
+
+
+HANDLERS: dict[str, KindHandler] = {}
+"""The registered kinds: ``kind`` → handler."""
+
+
+def register_kind(handler: KindHandler) -> KindHandler:
+    """Make ``handler`` the importer of ``handler.kind`` (replacing any earlier one) and return it."""
+    HANDLERS[handler.kind] = handler
+    return handler
+
+
+class _Rollback(Exception):
+    """Unwinds an ``all_or_nothing`` transaction that met a problem."""
+
+
+class _Progress:
+    """A progress bar on stderr, started lazily once the reader knows the file's size."""
+
+    def __init__(self, reader: TableReader, name: str, enabled: bool) -> None:
+        self.reader, self.name, self.enabled = reader, name, enabled
+        self.bar: Any = None
+        self.done = 0
+
+    def tick(self) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            import click
+
+            self.bar = click.progressbar(length=max(self.reader.total, 1), label=f"importing {self.name}",
+                                         file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(self.reader.position - self.done)
+        self.done = self.reader.position
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+class _Run:
+    """The state of one import: column maps, counts and problems."""
+
+    def __init__(self, ctx: ImportContext, handler: KindHandler, reader: TableReader, file: str,
+                 mapping: Mapping[str, str | None] | None) -> None:
+        self.ctx, self.handler, self.reader, self.file, self.mapping = ctx, handler, reader, file, mapping
+        self.fields = {f.name: f for f in (Field("external_id"), *handler.fields)}
+        self.tally: Counter[str] = Counter()
+        self.problems: list[Problem] = []
+        self.maps: dict[tuple[str, ...], dict[str, str]] = {}
+        self.ignored: dict[str, None] = {}
+        self.stop = False
+
+    def problem(self, line: int | None, column: str | None, value: Any, message: str, field: str | None = None) -> None:
+        shown = None if value is None else str(value)
+        spec = self.fields.get(field or "")
+        if shown is not None and spec is not None and spec.personal in _MASKS:
+            shown = _MASKS[spec.personal](shown)
+        self.problems.append(Problem(self.file, line, column, shown, message))
+
+    def columns(self, raw: RawRow) -> dict[str, str] | None:
+        key = tuple(raw.cells)
+        if key in self.maps:
+            return self.maps[key]
+        columns, clashes = resolve_headers(key, self.fields, self.mapping)
+        line = self.reader.header_line if self.reader.headers is not None else raw.line
+        for message in clashes:
+            self.problem(line, None, None, message)
+        missing = [f for f in self.fields.values() if f.required and f.name not in columns.values()]
+        for spec in missing:
+            self.problem(line, None, None, f"no column for {label(spec.name)}; add one or pass a mapping")
+        for header in key:
+            if header and header not in columns:
+                self.ignored.setdefault(header)
+        if (clashes or missing) and self.reader.headers is not None:
+            self.stop = True  # every row of a spreadsheet would fail the same way
+            return None
+        if len(self.maps) > 64:  # JSON Lines rows with ever-changing keys: keep memory bounded
+            self.maps.clear()
+        self.maps[key] = columns
+        return None if (clashes or missing) else columns
+
+    def row(self, raw: RawRow) -> None:
+        self.tally["rows"] += 1
+        if raw.error:
+            self.problem(raw.line, None, None, raw.error)
+            return
+        columns = self.columns(raw)
+        if columns is None:
+            return
+        values: dict[str, Any] = {}
+        header_of: dict[str, str] = {}
+        for header, field in columns.items():
+            value = raw.cells.get(header)
+            if isinstance(value, str):
+                value = value.strip()
+            if value is None or value == "":
+                continue
+            values[field], header_of[field] = value, header
+        missing = [f.name for f in self.fields.values() if f.required and f.name not in values]
+        if missing:
+            for name in missing:
+                self.problem(raw.line, _header(columns, name), None, f"{label(name)} must not be empty", name)
+            return
+        store = self.ctx.registry._store
+        try:
+            with store.write():
+                record = self.handler.convert(self.ctx, values)
+                external = None if values.get("external_id") is None else str(values["external_id"])
+                found = self.ctx.external(self.handler.kind, external) if external else None
+                if found is None:
+                    found = self.handler.find(self.ctx, record)
+                if found is None:
+                    found, outcome = self.handler.create(self.ctx, record), "created"
+                else:
+                    outcome = "updated" if self.handler.update(self.ctx, found, record) else "skipped"
+                if external:
+                    self.ctx.remember(self.handler.kind, external, found)
+        except (VolregError, sqlite3.IntegrityError) as error:
+            named = getattr(error, "field", None)
+            at: str | None = named if named in self.fields else None
+            self.problem(raw.line, header_of.get(at or "") or _header(columns, at),
+                         values.get(at) if at else None, str(error), at)
+            return
+        self.tally[outcome] += 1
+
+
+def _header(columns: Mapping[str, str], field: str | None) -> str | None:
+    for header, name in columns.items():
+        if name == field:
+            return header
+    return None
+
+
+def import_file(
+    registry: Registry,
+    path: str | os.PathLike[str],
+    *,
+    kind: str,
+    mapping: Mapping[str, str | None] | None = None,
+    mode: str = "all_or_nothing",
+    source: str | None = None,
+    format: str | None = None,
+    encoding: str | None = None,
+    batch_size: int = 500,
+    progress: bool | None = None,
+) -> ImportReport:
+    """Import a CSV, XLSX or JSON Lines file of one kind of row.
+
+    Columns are recognised by their Chinese or English headers (``姓名``/``name``, ``身份证号``/``id_number``,
+    ``开始时间``/``start`` ...; see :data:`volreg.io.headers.ALIASES`). Importing the same file again changes
+    nothing: a row is recognised by its ``external_id`` column (``外部编号``) when it has one, else by its
+    content (a volunteer by ID number, an organisation by name and parent, an activity by title, start and
+    organiser).
+
+    Args:
+        registry: the registry to write to.
+        path: a ``.csv``/``.tsv`` (UTF-8, UTF-8 with BOM or GB18030), ``.xlsx`` or ``.jsonl`` file.
+        kind: what the rows are: one of the registered kinds (``organisations``, ``volunteers``,
+            ``activities`` ...).
+        mapping: header → field overrides, e.g. ``{"联系人手机": "phone"}``; a field of None ignores the column.
+        mode: ``all_or_nothing`` (any problem → nothing written) or ``valid_rows`` (good rows are written,
+            bad ones reported).
+        source: the system the file comes from; external ids are unique within a source, so two systems'
+            row numbers do not collide.
+        format: ``csv``, ``tsv``, ``xlsx`` or ``jsonl``; by default from the suffix.
+        encoding: the CSV encoding; detected by default.
+        batch_size: rows per transaction in ``valid_rows`` mode.
+        progress: show a progress bar on stderr; by default only when stderr is a terminal.
+
+    Returns:
+        The report: counts and problems (each with file, line, column, masked value and message).
+
+    Raises:
+        InvalidValue: an unknown kind, mode, format or mapping field (a mistake in the call, not in the file).
+        MissingDependency: an XLSX file without the ``excel`` extra.
+        FileNotFoundError: no such file.
+    """
+    handler = HANDLERS.get(kind)
+    if handler is None:
+        raise InvalidValue("kind", f"must be one of {', '.join(sorted(HANDLERS))}", kind)
+    if mode not in MODES:
+        raise InvalidValue("mode", f"must be one of {', '.join(MODES)}", mode)
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidValue("batch_size", "must be a whole number >= 1", batch_size)
+    known = {"external_id", *(f.name for f in handler.fields)}
+    for header, field in (mapping or {}).items():
+        if field is not None and field not in known:
+            raise InvalidValue("mapping", f"must map {header!r} to a field of {kind}: {', '.join(sorted(known))}", field)
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no such file: {os.fspath(path)}")
+    reader = TableReader(path, format=format, encoding=encoding)
+    name = Path(path).name
+    ctx = ImportContext(registry, source or "", f"import {name}" + (f" ({source})" if source else ""))
+    run = _Run(ctx, handler, reader, name, mapping)
+    bar = _Progress(reader, name, sys.stderr.isatty() if progress is None else progress)
+    rows = iter(reader)
+    written = True
+    store = registry._store
+    try:
+        if mode == "all_or_nothing":
+            try:
+                with store.write():
+                    for raw in rows:
+                        run.row(raw)
+                        bar.tick()
+                        if run.stop:
+                            break
+                    if run.problems:
+                        raise _Rollback
+            except _Rollback:
+                written = False
+        else:
+            while not run.stop and (batch := list(islice(rows, batch_size))):
+                with store.write():
+                    for raw in batch:
+                        run.row(raw)
+                        bar.tick()
+                        if run.stop:
+                            break
+    finally:
+        bar.close()
+    counts = run.tally if written else Counter(rows=run.tally["rows"])
+    return ImportReport(
+        kind=kind,
+        file=name,
+        mode=mode,
+        rows=counts["rows"],
+        created=counts["created"],
+        updated=counts["updated"],
+        skipped=counts["skipped"],
+        problems=tuple(run.problems),
+        written=written,
+        ignored_columns=tuple(run.ignored),
+    )

@@ -1,0 +1,197 @@
+"""Cell values as people type them, and references between rows, for the import handlers.
+
+Each function takes a cell (text from CSV; text, numbers or dates from XLSX and JSON) and either returns a
+checked value or raises :class:`volreg.InvalidValue` naming the field, so that the importer can point at the
+column. References accept, in this order, a volreg id, an external id imported earlier from the same source,
+and (for organisations and studios) a name that only one entity has.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidValue
+from ..personal import IdNumber, mask_id_text, parse_id_number
+
+if TYPE_CHECKING:
+    from .importer import ImportContext
+
+__all__ = [
+    "text",
+    "flag",
+    "gender",
+    "items",
+    "choice",
+    "day",
+    "moment",
+    "minutes_from_hours",
+    "id_number",
+    "organisation_ref",
+    "studio_ref",
+    "activity_ref",
+    "volunteer_ref",
+]
+
+_TRUE = {"1", "true", "yes", "y", "是", "有", "同意", "已同意", "√", "✓"}
+_FALSE = {"0", "false", "no", "n", "否", "无", "不同意", "未同意", "×", "✗"}
+_TIME_ONLY = re.compile(r"^\d{1,2}(?::\d{2}(?::\d{2})?|[时点](?:\d{1,2}分?)?)$")
+
+
+def text(value: Any, field: str, limit: int = 2000) -> str:
+    """A cell as stripped text of at most ``limit`` characters."""
+    result = str(value).strip()
+    if len(result) > limit:
+        raise InvalidValue(field, f"must be at most {limit} characters", result)
+    return result
+
+
+def flag(value: Any, field: str) -> bool:
+    """是/否, yes/no, true/false, 1/0, √/× as a bool."""
+    if isinstance(value, bool):
+        return value
+    key = str(value).strip().casefold()
+    if key in _TRUE:
+        return True
+    if key in _FALSE:
+        return False
+    raise InvalidValue(field, "must be 是 or 否 (yes or no)", value)
+
+
+def gender(value: Any, field: str = "gender") -> str:
+    """男/女 or male/female as ``male``/``female``."""
+    key = str(value).strip().casefold()
+    if key in ("男", "male", "m", "男性"):
+        return "male"
+    if key in ("女", "female", "f", "女性"):
+        return "female"
+    raise InvalidValue(field, "must be 男 or 女 (male or female)", value)
+
+
+def items(value: Any) -> list[str]:
+    """A list cell: a JSON list, or text separated by 、 , ， ; ； or /."""
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [part.strip() for part in re.split(r"[、,，;；/]", str(value)) if part.strip()]
+
+
+def choice(value: Any, field: str, labels: dict[str, str], allowed: tuple[str, ...]) -> str:
+    """A code from ``allowed``, given as the code itself or one of its Chinese ``labels``."""
+    key = str(value).strip()
+    if key in allowed:
+        return key
+    if key in labels:
+        return labels[key]
+    shown = ", ".join([*allowed, *labels])
+    raise InvalidValue(field, f"must be one of {shown}", value)
+
+
+def day(ctx: ImportContext, value: Any, field: str) -> date:
+    """A date in any of volreg's forms (``2024-03-05``, ``2024/3/5``, ``2024年3月5日``) or an Excel date."""
+    return ctx.registry._day(value, field)
+
+
+def moment(ctx: ImportContext, value: Any, field: str, on: date | None = None) -> datetime:
+    """An instant in the registry's zone; a bare time (``9:00``, ``9时30分``) is taken on the date ``on``."""
+    if isinstance(value, time):
+        if on is None:
+            raise InvalidValue(field, "must include a date, or the row must have a date column (日期)", str(value))
+        value = datetime.combine(on, value)
+    elif isinstance(value, str) and _TIME_ONLY.match(value.strip()):
+        if on is None:
+            raise InvalidValue(field, "must include a date, or the row must have a date column (日期)", value)
+        value = f"{on.isoformat()} {value.strip()}"
+    return ctx.registry._when(value, field)
+
+
+def minutes_from_hours(value: Any, field: str = "hours") -> int:
+    """Hours written as a decimal (``2.5``, ``1.25``, ``3小时``) as exact whole minutes (150, 75, 180).
+
+    Raises:
+        InvalidValue: not a number, not positive, or not a whole number of minutes (``0.01`` h is 0.6 min).
+    """
+    raw = str(value).strip()
+    cleaned = re.sub(r"\s*(小时|h|hours?)$", "", raw, flags=re.IGNORECASE)
+    try:
+        hours = Decimal(cleaned)
+    except InvalidOperation:
+        raise InvalidValue(field, "must be a number of hours such as 2.5", raw) from None
+    if not hours.is_finite() or hours <= 0:
+        raise InvalidValue(field, "must be a positive number of hours", raw)
+    minutes = hours * 60
+    if minutes != minutes.to_integral_value():
+        raise InvalidValue(field, f"must be a whole number of minutes ({raw} h is {minutes.normalize()} min)", raw)
+    return int(minutes)
+
+
+def id_number(ctx: ImportContext, value: Any, field: str = "id_number") -> IdNumber:
+    """A validated resident ID number (the message masks it)."""
+    return parse_id_number(str(value), today=ctx.registry._now().date(), field=field)
+
+
+def _by_name(ctx: ImportContext, table: str, kind: str, value: str, field: str) -> str:
+    rows = list(ctx.registry._store.rows(f"SELECT id FROM [{table}] WHERE name = ? LIMIT 2", [value]))
+    if len(rows) == 1:
+        return str(rows[0]["id"])
+    if rows:
+        raise InvalidValue(field, f"must name one {kind}, but several have this name; use its id", value)
+    raise InvalidValue(field, f"must be the id, external id or name of an existing {kind}", value)
+
+
+def organisation_ref(ctx: ImportContext, value: Any, field: str) -> str:
+    """An organisation named by id, by external id (an ``organisations`` import from this source) or by name."""
+    key = str(value).strip()
+    if ctx.registry._store.get("organisations", key):
+        return key
+    found = ctx.external("organisations", key)
+    return found if found else _by_name(ctx, "organisations", "organisation", key, field)
+
+
+def studio_ref(ctx: ImportContext, value: Any, field: str = "studio") -> str:
+    """A studio named by id or by name."""
+    key = str(value).strip()
+    if ctx.registry._store.get("studios", key):
+        return key
+    return _by_name(ctx, "studios", "studio", key, field)
+
+
+def activity_ref(ctx: ImportContext, value: Any, field: str = "activity") -> str:
+    """An activity named by id or by external id (an ``activities`` import from this source)."""
+    key = str(value).strip()
+    if ctx.registry._store.get("activities", key):
+        return key
+    found = ctx.external("activities", key)
+    if found:
+        return found
+    raise InvalidValue(field, "must be the id or external id of an existing activity", value)
+
+
+def volunteer_ref(ctx: ImportContext, *, number: Any = None, id_text: Any = None, field: str = "volunteer_number") -> str:
+    """A volunteer named by volunteer id or number (志愿者编号), or else by resident ID number (身份证号).
+
+    Raises:
+        InvalidValue: neither given, a wrong ID number, or no such volunteer (the ID number masked).
+    """
+    store = ctx.registry._store
+    if number is not None:
+        key = str(number).strip()
+        row = store.one("SELECT id FROM volunteers WHERE id = ? OR number = ?", [key, key])
+        if row:
+            return str(row["id"])
+        found = ctx.external("volunteers", key)
+        if found:
+            return found
+        if id_text is None:
+            raise InvalidValue(field, "must be the number of a registered volunteer", key)
+    if id_text is None:
+        raise InvalidValue(field, "or 'id_number' must name the volunteer", None)
+    parsed = id_number(ctx, id_text)
+    row = store.one(
+        "SELECT v.id FROM volunteers v JOIN people p ON p.id = v.person WHERE p.id_digest = ?",
+        [ctx.registry._digest("id_number", parsed.number)],
+    )
+    if row is None:
+        raise InvalidValue("id_number", "must belong to a registered volunteer", shown=mask_id_text(parsed.number))
+    return str(row["id"])
