@@ -89,9 +89,9 @@ class Builder:
                 return number
 
     def volunteers_(self) -> None:
-        """Twenty volunteers in each community and twenty at the volunteer association."""
+        """Twenty volunteers in each community, at the volunteer association and in the station team."""
         rng = self.rng
-        for org in [*self.communities, self.association]:
+        for org in [*self.communities, self.association, self.station_team]:
             people = []
             for _ in range(20):
                 born = date(rng.randint(1950, 2000), rng.randint(1, 12), rng.randint(1, 28))
@@ -122,7 +122,8 @@ class Builder:
     def studios_(self) -> None:
         """The five 好人品牌工作室 and their 2024 activities (124 in all)."""
         reg, rng = self.reg, self.rng
-        for name, founder, focus, count in STUDIOS:
+        for n, (name, founder, focus, count) in enumerate(STUDIOS):
+            team = self.members[self.association.id][4 * n : 4 * n + 4]
             person = reg.add_person(founder, consent=True)
             studio = reg.add_studio(name, founder=person, focus=focus, organisation=self.association,
                                     established_on="2019-06-01")
@@ -135,7 +136,7 @@ class Builder:
                     start=start, end=start + timedelta(hours=3), location="嘉峪关市", content=f"{name}{focus}志愿服务",
                     leader=founder,
                 )
-                self.serve(activity, rng.sample(self.members[self.association.id], 4))
+                self.serve(activity, team)
 
     def community_service(self) -> None:
         """A weekly Saturday service in every community through 2023 and 2024; a few regulars give the most."""
@@ -171,7 +172,7 @@ class Builder:
                 start=datetime(day.year, day.month, day.day, 8), end=datetime(day.year, day.month, day.day, 12),
                 location="嘉峪关火车站", content="旅客引导、爱心帮扶",
             )
-            self.serve(activity, self.rng.sample(self.members[self.association.id], 3))
+            self.serve(activity, self.rng.sample(self.members[self.station_team.id], 3))
             day += timedelta(days=1)
 
     def moral_lectures(self) -> None:

@@ -14,6 +14,7 @@ Upgrading ``chinesecalendar`` once the next year's arrangement is announced make
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 
 import chinese_calendar
 
@@ -29,6 +30,7 @@ def calendar_known(day: date) -> bool:
     return True
 
 
+@lru_cache(maxsize=8192)
 def is_working_day(day: date) -> bool:
     """Whether ``day`` is a working day in mainland China.
 
@@ -45,6 +47,7 @@ def is_working_day(day: date) -> bool:
         return day.weekday() < 5
 
 
+@lru_cache(maxsize=4096)
 def add_working_days(day: date, count: int) -> date:
     """The ``count``-th working day after ``day`` (``day`` itself is not counted).
 
