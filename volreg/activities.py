@@ -128,7 +128,7 @@ class ActivitiesMixin(RegistryBase):
             )
         organiser_id = self._ref(organiser, "organisation", "organisations")
         studio_id = None if studio is None else self._ref(studio, "studio", "studios")
-        fields = {
+        fields: dict[str, Any] = {
             "title": title,
             "kind": kind,
             "category": code,

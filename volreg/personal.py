@@ -68,7 +68,7 @@ class IdNumber:
 
 
 def _check_char(first17: str) -> str:
-    return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS)) % 11]
+    return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True)) % 11]
 
 
 def parse_id_number(value: object, *, today: date | None = None, field: str = "id_number") -> IdNumber:

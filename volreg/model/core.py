@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, tzinfo
 from typing import Any
 
@@ -50,6 +50,10 @@ VOLUNTEER_STATUSES = ("active", "suspended", "withdrawn", "anonymised")
 
 def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
+
+
+def _str_tuple(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
 
 
 def _strip_name(value: Any) -> Any:
@@ -109,7 +113,7 @@ class Person:
     birth_date: date | None = None
     id_masked: str | None = None
     id_digest: str | None = attrs.field(default=None, repr=False)
-    phone: str | None = attrs.field(default=None, repr=mask_phone)
+    phone: str | None = attrs.field(default=None, repr=lambda v: str(mask_phone(v)))
     area: str = ""
     consent: bool = False
     anonymised: bool = False
@@ -161,8 +165,8 @@ class Volunteer:
     name: str
     registered_on: date
     organisation: str | None = None
-    skills: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    categories: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    skills: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    categories: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
     status: str = "active"
     guardian_consent: bool = False
     status_since: date | None = None
