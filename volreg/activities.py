@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -52,10 +53,10 @@ def expand_rule(rule: str, first: datetime, cap: int) -> list[datetime]:
         parsed = rrule.rrulestr(text, dtstart=naive_first, forceset=True, ignoretz=True)
     except (ValueError, TypeError, KeyError) as error:
         raise InvalidValue("repeat", f"must be a valid RFC 5545 rule ({error})", rule) from None
-    assert isinstance(parsed, rrule.rruleset)
-    for part in parsed._rrule:  # the set's rules; an unbounded one would expand forever
-        if part._count is None and part._until is None:
-            raise InvalidValue("repeat", "must be bounded by COUNT or UNTIL", rule)
+    rules = [line.split(":", 1)[1] for line in text.upper().splitlines() if line.strip().startswith("RRULE:")]
+    if any(not re.search(r"(^|;)(COUNT|UNTIL)=", part) for part in rules):
+        # An unbounded rule would expand forever.
+        raise InvalidValue("repeat", "must be bounded by COUNT or UNTIL", rule)
     starts = list(itertools.islice(parsed, cap + 1))
     if len(starts) > cap:
         raise InvalidValue("repeat", f"must expand into at most {cap} occurrences", rule)
