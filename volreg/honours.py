@@ -158,6 +158,12 @@ class HonoursMixin(TitlesMixin):
         Returns:
             The category code.
         """
+        code = None if category is None else self._category(category, "honour")
+        if code is None and title.categories:
+            raise InvalidValue("category", f"is required for {title.name}: one of {', '.join(title.categories)}")
+        if code is not None and code not in title.categories:
+            allowed = ", ".join(title.categories) or "none"
+            raise InvalidValue("category", f"must be a category of {title.name} ({allowed})", category)
         if kind != title.recipient:
             raise RuleViolation(
                 "recipient", f"'{field}' must be a {title.recipient} for {title.name} (got a {kind}: {recipient!r})")
@@ -181,14 +187,6 @@ class HonoursMixin(TitlesMixin):
                 raise RuleViolation(
                     "once", f"'{field}' must not already hold {title.name}, which is given once "
                     f"(got {recipient!r}, honour {held['id']!r})", existing=held["id"])
-        if category is None:
-            if title.categories:
-                raise InvalidValue("category", f"is required for {title.name}: one of {', '.join(title.categories)}")
-            return None
-        code = self._category(category, "honour")
-        if code not in title.categories:
-            allowed = ", ".join(title.categories) or "none"
-            raise InvalidValue("category", f"must be a category of {title.name} ({allowed})", category)
         return code
 
     # -- awards ------------------------------------------------------------------------------------------
