@@ -459,3 +459,22 @@ def test_query_filters_are_checked(registry: volreg.Registry, kwargs: dict, erro
         volreg.nominations(registry, **kwargs)
     with pytest.raises(error):
         volreg.nomination_funnel(registry, **kwargs)
+
+
+def test_a_stale_caller_loses_cleanly(tmp_path: Any) -> None:
+    """Two connections act on one nomination: the state is re-read inside the write, so the second gets an error."""
+    path = tmp_path / "reg.db"
+    first = volreg.open(path, key="k")
+    second = volreg.open(path, key="k")
+    try:
+        person = first.add_person("王小明")
+        nomination = first.nominate("中国好人", person, category="助人为乐", nominator="self", at=T["submitted"])
+        stale = second.nomination(nomination.id)
+        first.advance(nomination, "withdrawn", by="王小明", at=T["verified"])
+        with pytest.raises(volreg.ForbiddenTransition) as caught:
+            second.advance(stale, "verified", by="文明办", at=T["verified"])
+        assert "withdrawn" == caught.value.current
+        assert 2 == len(second.transitions(nomination))
+    finally:
+        first.close()
+        second.close()

@@ -124,7 +124,10 @@ class HonoursMixin(TitlesMixin):
             self._journal("membership", "person", pid, by=by, after={"organisation": org, "role": role})
 
     def organisations_of(self, person: Any) -> list[str]:
-        """Ids of the organisations a person belongs to: their volunteer registration and memberships."""
+        """Ids of the organisations a person belongs to: their volunteer registration and memberships.
+
+        Used for ``same_organisation`` conflicts of interest; an unknown person belongs to none.
+        """
         pid = getattr(person, "id", person)
         return [r["organisation"] for r in self._store.rows(
             "SELECT organisation FROM volunteers WHERE person = ?1 AND organisation IS NOT NULL "
@@ -281,7 +284,11 @@ class HonoursMixin(TitlesMixin):
         return Honour.from_row(row)
 
     def honours_of(self, recipient: Any, *, honour: Any = None) -> list[Honour]:
-        """The honours a person, family or group holds, oldest first; optionally of one title only."""
+        """The honours a person, family or group holds, oldest first; optionally of one title only.
+
+        Raises:
+            NotFound: no such recipient or title.
+        """
         kind, rid = self._recipient(recipient, "recipient")
         code = None if honour is None else self.honour_title(honour).code
         return [Honour.from_row(r) for r in self._store.rows(

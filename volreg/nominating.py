@@ -345,7 +345,11 @@ class NominationsMixin(HonoursMixin):
         return Nomination.from_row(row, self.zone)
 
     def nominations_of(self, nominee: Any, *, honour: Any = None, period: Any = None) -> list[Nomination]:
-        """Every nomination of one nominee, duplicates included, oldest first."""
+        """Every nomination of one nominee, duplicates included, oldest first.
+
+        Raises:
+            NotFound: no such nominee or title.
+        """
         kind, nid = self._recipient(nominee, "nominee")
         code = None if honour is None else self.honour_title(honour).code
         return [Nomination.from_row(r, self.zone) for r in self._store.rows(
@@ -368,7 +372,11 @@ class NominationsMixin(HonoursMixin):
         return iter(groups.values())
 
     def transitions(self, nomination: Any) -> list[Transition]:
-        """A nomination's steps, oldest first, each with who, when and the note."""
+        """A nomination's steps, oldest first, each with who, when and the note.
+
+        Raises:
+            NotFound: no such nomination.
+        """
         key = self.nomination(nomination).id
         return [Transition.from_row(r, self.zone) for r in self._store.rows(
             "SELECT * FROM nomination_transitions WHERE nomination = ? ORDER BY seq", [key])]

@@ -31,6 +31,12 @@ class ReviewsMixin(HonoursMixin):
 
         ``same_organisation`` compares exact organisations (volunteer registration and memberships), not
         the tree above them: two communities under one city office are not one organisation.
+
+        Returns:
+            The conflicts found (empty when the reviewer is free to review).
+
+        Raises:
+            NotFound: no such nomination or reviewer.
         """
         row = self._store.get("nominations", getattr(nomination, "id", nomination))
         if row is None:
@@ -195,13 +201,21 @@ class ReviewsMixin(HonoursMixin):
         return out
 
     def reviewers(self, nomination: Any) -> list[Assignment]:
-        """A nomination's reviewer assignments, in the order they were made."""
+        """A nomination's reviewer assignments, in the order they were made.
+
+        Raises:
+            NotFound: no such nomination.
+        """
         key = self._nomination_id(nomination)
         return [Assignment.from_row(r, self.zone) for r in self._store.rows(
             "SELECT * FROM reviewer_assignments WHERE nomination = ? ORDER BY assigned_at, rowid", [key])]
 
     def scores(self, nomination: Any) -> list[Score]:
-        """A nomination's expert scores, by reviewer."""
+        """A nomination's expert scores, by reviewer.
+
+        Raises:
+            NotFound: no such nomination.
+        """
         key = self._nomination_id(nomination)
         return [Score.from_row(r, self.zone) for r in self._store.rows(
             "SELECT * FROM review_scores WHERE nomination = ? ORDER BY reviewer", [key])]
