@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime, tzinfo
 from typing import Any
 
@@ -52,8 +52,8 @@ def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def _str_tuple(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(values)
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(value)
 
 
 def _strip_name(value: Any) -> Any:
@@ -113,7 +113,7 @@ class Person:
     birth_date: date | None = None
     id_masked: str | None = None
     id_digest: str | None = attrs.field(default=None, repr=False)
-    phone: str | None = attrs.field(default=None, repr=lambda v: str(mask_phone(v)))
+    phone: str | None = attrs.field(default=None, repr=lambda value: str(mask_phone(value)))
     area: str = ""
     consent: bool = False
     anonymised: bool = False
@@ -165,8 +165,8 @@ class Volunteer:
     name: str
     registered_on: date
     organisation: str | None = None
-    skills: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
-    categories: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    skills: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    categories: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     status: str = "active"
     guardian_consent: bool = False
     status_since: date | None = None
