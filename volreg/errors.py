@@ -16,6 +16,8 @@ __all__ = [
     "Duplicate",
     "RuleViolation",
     "Conflict",
+    "ForbiddenTransition",
+    "ReviewerConflict",
     "KeyMismatch",
     "SchemaTooNew",
     "MissingDependency",
@@ -84,6 +86,58 @@ class RuleViolation(VolregError, ValueError):
         self.rule = rule
         self.details = details
         super().__init__(f"{message} [rule: {rule}]")
+
+
+class ForbiddenTransition(RuleViolation):
+    """A nomination was asked to move to a status its flow does not allow from where it is.
+
+    Attributes:
+        nomination: the nomination's id.
+        current: its status now.
+        target: the status asked for.
+        allowed: the statuses it may move to from ``current``.
+    """
+
+    def __init__(self, nomination: str, current: str, target: Any, allowed: tuple[str, ...]) -> None:
+        self.nomination = nomination
+        self.current = current
+        self.target = target
+        self.allowed = allowed
+        may = ", ".join(allowed) if allowed else "nothing (it is final)"
+        super().__init__(
+            "transition",
+            f"'to' must be a status nomination {nomination!r} may move to from {current!r}: {may} "
+            f"(got {_show(target)})",
+            current=current,
+            target=target,
+        )
+
+
+class ReviewerConflict(RuleViolation):
+    """A reviewer has a conflict of interest with a nomination that no administrator overrode.
+
+    Attributes:
+        nomination: the nomination's id.
+        reviewer: the reviewer's person id.
+        conflicts: the :class:`volreg.ConflictOfInterest` findings, each with its ``kind``.
+    """
+
+    def __init__(self, nomination: str, reviewer: str, conflicts: tuple[Any, ...]) -> None:
+        self.nomination = nomination
+        self.reviewer = reviewer
+        self.conflicts = conflicts
+        kinds = ", ".join(f"{c.kind} ({c.detail})" for c in conflicts)
+        super().__init__(
+            "conflict_of_interest",
+            f"'reviewer' must have no conflict of interest with nomination {nomination!r} "
+            f"(got {reviewer!r}: {kinds})",
+            kinds=tuple(c.kind for c in conflicts),
+        )
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds of the conflicts found, e.g. ``("nominator", "same_organisation")``."""
+        return tuple(c.kind for c in self.conflicts)
 
 
 class Conflict(VolregError, ValueError):

@@ -17,12 +17,15 @@ from .directory import DirectoryMixin
 from .errors import InvalidValue, KeyMismatch
 from .honours import HonoursMixin
 from .model import Category, Change, Person, Settings
+from .nominating import NominationsMixin
 from .personal import digest, load_key, mask_phone
+from .reviews import ReviewsMixin
 from .service import ServiceMixin
 from .store import Store, migrate
 from .store.db import BUSY_TIMEOUT_MS
 from .timeutil import get_zone
-from .vocab import DEFAULT_CATEGORIES, VOCABULARIES
+from .titles import TitlesMixin
+from .vocab import DEFAULT_CATEGORIES, SEEDED_VOCABULARIES, VOCABULARIES
 
 __all__ = ["Registry", "open"]
 
@@ -36,7 +39,8 @@ def _database_path(db: Database) -> str | None:
     return None
 
 
-class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, HonoursMixin):
+class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, NominationsMixin, ReviewsMixin, HonoursMixin,
+               TitlesMixin):
     """A volreg registry: people, volunteers, organisations, studios, activities, service hours and honours.
 
     Reads return model objects or lazy iterators; writes are methods that validate, write inside one
@@ -92,7 +96,7 @@ class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, HonoursMixin):
                 raise KeyMismatch(self._key_source)
             if stored is None:
                 store.set_meta("settings", self.settings.to_json())
-                for vocabulary in VOCABULARIES:
+                for vocabulary in SEEDED_VOCABULARIES:
                     store.insert_many(
                         "categories",
                         [{"code": c, "vocabulary": vocabulary, "label": label} for c, label in DEFAULT_CATEGORIES],
@@ -147,7 +151,7 @@ class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, HonoursMixin):
         return new
 
     def add_category(self, code: str, label: str, *, vocabulary: str = "activity", by: Any = None) -> Category:
-        """Add a category to a vocabulary (``activity`` or ``service``).
+        """Add a category to a vocabulary (``activity``, ``service`` or ``honour``).
 
         Raises:
             InvalidValue: a blank or malformed code or label, an unknown vocabulary, or a code or label

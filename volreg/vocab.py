@@ -6,10 +6,15 @@ Both the code and the label are accepted wherever a category is asked for.
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_CATEGORIES", "VOCABULARIES"]
+__all__ = ["DEFAULT_CATEGORIES", "SEEDED_VOCABULARIES", "VOCABULARIES"]
 
-VOCABULARIES = ("activity", "service")
-"""``activity``: what an activity is about; ``service``: the 服务类别 a volunteer offers."""
+VOCABULARIES = ("activity", "service", "honour")
+"""``activity``: what an activity is about; ``service``: the 服务类别 a volunteer offers; ``honour``: the
+categories of good-person honours (助人为乐, 见义勇为, 诚实守信, 敬业奉献, 孝老爱亲 by default)."""
+
+SEEDED_VOCABULARIES = ("activity", "service")
+"""The vocabularies a new registry fills with :data:`DEFAULT_CATEGORIES`; ``honour`` is seeded by migration
+``m003_honours`` instead, so that upgraded databases get it too."""
 
 DEFAULT_CATEGORIES: tuple[tuple[str, str], ...] = (
     ("education_aid", "爱心助学"),

@@ -126,23 +126,6 @@ def m001_core(db: Database) -> None:
     )
 
 
-def _known() -> set[str]:
-    return {m.name for m in MIGRATIONS.pending(Database(memory=True))}
-
-
-def migrate(db: Database) -> None:
-    """Create or upgrade the schema in ``db``.
-
-    Raises:
-        SchemaTooNew: the database has migrations this version of volreg does not know; nothing is changed.
-    """
-    applied = [m.name for m in MIGRATIONS.applied(db)]
-    unknown = [name for name in applied if name not in _known()]
-    if unknown:
-        raise SchemaTooNew(unknown)
-    MIGRATIONS.apply(db)
-
-
 @MIGRATIONS()
 def m002_service_ledger(db: Database) -> None:
     """Service records: append-only versions with the instants that let a query see the ledger as of any time.
@@ -188,6 +171,184 @@ def m002_service_ledger(db: Database) -> None:
 
 
 @MIGRATIONS()
+def m003_honours(db: Database) -> None:
+    """Honour titles, editions, families, memberships, awards, nominations and their review.
+
+    Seeds the five standard good-person categories (vocabulary ``honour``) and the national titles, so that
+    a database upgraded from an earlier schema has them as well as a new one.  The seed data is written out
+    here rather than imported, because a shipped migration must not change when a constant does.
+    """
+    run_script(
+        db,
+        """
+        CREATE TABLE honour_titles (
+            code TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            level TEXT NOT NULL CHECK (level IN ('national', 'provincial', 'city', 'district')),
+            recipient TEXT NOT NULL CHECK (recipient IN ('person', 'family', 'group')),
+            cadence TEXT NOT NULL CHECK (cadence IN ('monthly', 'quarterly', 'annual', 'edition')),
+            categories TEXT NOT NULL DEFAULT '[]',
+            age_min INTEGER,
+            age_max INTEGER,
+            once INTEGER NOT NULL DEFAULT 1,
+            rubric TEXT NOT NULL DEFAULT '{"overall": 1}',
+            publicity_days INTEGER NOT NULL DEFAULT 7 CHECK (publicity_days >= 1),
+            predefined INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE honour_counts_as (
+            honour TEXT NOT NULL REFERENCES honour_titles(code),
+            counts_as TEXT NOT NULL REFERENCES honour_titles(code),
+            PRIMARY KEY (honour, counts_as),
+            CHECK (honour <> counts_as)
+        );
+        CREATE INDEX honour_counts_as_lower ON honour_counts_as(counts_as);
+        CREATE TABLE honour_editions (
+            id TEXT PRIMARY KEY,
+            honour TEXT NOT NULL REFERENCES honour_titles(code),
+            number INTEGER NOT NULL CHECK (number >= 1),
+            year INTEGER NOT NULL,
+            ceremony_on TEXT,
+            title TEXT NOT NULL DEFAULT '',
+            UNIQUE (honour, number)
+        );
+        CREATE TABLE families (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            area TEXT NOT NULL DEFAULT '',
+            consent INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE family_members (
+            family TEXT NOT NULL REFERENCES families(id),
+            person TEXT NOT NULL REFERENCES people(id),
+            role TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (family, person)
+        );
+        CREATE INDEX family_members_person ON family_members(person);
+        CREATE TABLE memberships (
+            person TEXT NOT NULL REFERENCES people(id),
+            organisation TEXT NOT NULL REFERENCES organisations(id),
+            role TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (person, organisation)
+        );
+        CREATE INDEX memberships_organisation ON memberships(organisation);
+        CREATE TABLE nominations (
+            id TEXT PRIMARY KEY,
+            honour TEXT NOT NULL REFERENCES honour_titles(code),
+            nominee_kind TEXT NOT NULL CHECK (nominee_kind IN ('person', 'family', 'group')),
+            person TEXT REFERENCES people(id),
+            family TEXT REFERENCES families(id),
+            organisation TEXT REFERENCES organisations(id),
+            category TEXT,
+            period TEXT NOT NULL,
+            year INTEGER NOT NULL,
+            edition TEXT REFERENCES honour_editions(id),
+            nominator_kind TEXT NOT NULL CHECK (nominator_kind IN ('person', 'organisation', 'self')),
+            nominator_person TEXT REFERENCES people(id),
+            nominator_organisation TEXT REFERENCES organisations(id),
+            deed TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'submitted' CHECK (status IN (
+                'submitted', 'verified', 'public_review', 'expert_review', 'publicity',
+                'awarded', 'not_selected', 'rejected', 'withdrawn')),
+            reached INTEGER NOT NULL DEFAULT 0,
+            submitted_at TEXT NOT NULL,
+            status_at TEXT NOT NULL,
+            review_opens TEXT,
+            review_closes TEXT,
+            publicity_opens TEXT,
+            publicity_closes TEXT,
+            reason TEXT NOT NULL DEFAULT '',
+            external_id TEXT UNIQUE,
+            CHECK ((person IS NOT NULL) + (family IS NOT NULL) + (organisation IS NOT NULL) = 1)
+        );
+        CREATE INDEX nominations_honour ON nominations(honour, year, status);
+        CREATE INDEX nominations_person ON nominations(person);
+        CREATE INDEX nominations_family ON nominations(family);
+        CREATE INDEX nominations_organisation ON nominations(organisation);
+        CREATE TABLE nomination_transitions (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            nomination TEXT NOT NULL REFERENCES nominations(id),
+            from_status TEXT,
+            to_status TEXT NOT NULL,
+            at TEXT NOT NULL,
+            actor TEXT,
+            note TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX nomination_transitions_nomination ON nomination_transitions(nomination, seq);
+        CREATE TABLE endorsements (
+            nomination TEXT NOT NULL REFERENCES nominations(id),
+            voter TEXT NOT NULL,
+            at TEXT NOT NULL,
+            comment TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (nomination, voter)
+        );
+        CREATE TABLE reviewer_assignments (
+            nomination TEXT NOT NULL REFERENCES nominations(id),
+            reviewer TEXT NOT NULL REFERENCES people(id),
+            assigned_at TEXT NOT NULL,
+            assigned_by TEXT,
+            overrides TEXT NOT NULL DEFAULT '[]',
+            PRIMARY KEY (nomination, reviewer)
+        );
+        CREATE INDEX reviewer_assignments_reviewer ON reviewer_assignments(reviewer);
+        CREATE TABLE review_scores (
+            nomination TEXT NOT NULL REFERENCES nominations(id),
+            reviewer TEXT NOT NULL REFERENCES people(id),
+            scores TEXT NOT NULL,
+            total REAL NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (nomination, reviewer)
+        );
+        CREATE TABLE honours (
+            id TEXT PRIMARY KEY,
+            honour TEXT NOT NULL REFERENCES honour_titles(code),
+            recipient_kind TEXT NOT NULL CHECK (recipient_kind IN ('person', 'family', 'group')),
+            person TEXT REFERENCES people(id),
+            family TEXT REFERENCES families(id),
+            organisation TEXT REFERENCES organisations(id),
+            category TEXT,
+            period TEXT NOT NULL,
+            year INTEGER NOT NULL,
+            edition TEXT REFERENCES honour_editions(id),
+            grade TEXT NOT NULL DEFAULT 'winner' CHECK (grade IN ('winner', 'nomination_award')),
+            awarded_on TEXT NOT NULL,
+            deed TEXT NOT NULL DEFAULT '',
+            nomination TEXT UNIQUE REFERENCES nominations(id),
+            promoted_from TEXT UNIQUE REFERENCES honours(id),
+            external_id TEXT UNIQUE,
+            CHECK ((person IS NOT NULL) + (family IS NOT NULL) + (organisation IS NOT NULL) = 1)
+        );
+        CREATE INDEX honours_honour ON honours(honour, year);
+        CREATE INDEX honours_person ON honours(person);
+        CREATE INDEX honours_family ON honours(family);
+        CREATE INDEX honours_organisation ON honours(organisation)
+        """,
+    )
+    five = '["helping_others", "bravery", "honesty", "dedication", "filial_piety"]'
+    db.conn.executemany(
+        "INSERT INTO categories (code, vocabulary, label) VALUES (?, 'honour', ?)",
+        [
+            ("helping_others", "助人为乐"),
+            ("bravery", "见义勇为"),
+            ("honesty", "诚实守信"),
+            ("dedication", "敬业奉献"),
+            ("filial_piety", "孝老爱亲"),
+        ],
+    )
+    db.conn.executemany(
+        "INSERT INTO honour_titles (code, name, level, recipient, cadence, categories, age_min, age_max, "
+        "predefined) VALUES (?, ?, 'national', ?, ?, ?, ?, ?, 1)",
+        [
+            # 中国好人榜: monthly until about 2021, quarterly since 2022 (older monthly periods stay valid).
+            ("china_good_person", "中国好人", "person", "quarterly", five, None, None),
+            ("national_moral_model", "全国道德模范", "person", "edition", five, None, None),
+            # 新时代好少年: young people, in principle aged 6–18.
+            ("new_era_good_youth", "新时代好少年", "person", "annual", "[]", 6, 18),
+            ("national_civilised_family", "全国文明家庭", "family", "edition", "[]", None, None),
+        ],
+    )
+
+
+@MIGRATIONS()
 def m004_import_identity(db: Database) -> None:
     """The external ids of imported rows, so that importing the same file again changes nothing.
 
@@ -210,3 +371,20 @@ def m004_import_identity(db: Database) -> None:
         CREATE INDEX import_identity_entity ON import_identity(entity_id)
         """,
     )
+
+
+def _known() -> set[str]:
+    return {m.name for m in MIGRATIONS.pending(Database(memory=True))}
+
+
+def migrate(db: Database) -> None:
+    """Create or upgrade the schema in ``db``.
+
+    Raises:
+        SchemaTooNew: the database has migrations this version of volreg does not know; nothing is changed.
+    """
+    applied = [m.name for m in MIGRATIONS.applied(db)]
+    unknown = [name for name in applied if name not in _known()]
+    if unknown:
+        raise SchemaTooNew(unknown)
+    MIGRATIONS.apply(db)

@@ -1,0 +1,187 @@
+"""How many nominations, nominees and endorsements, grouped any way; and how far nominations got (the funnel)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidValue
+from ..model import HONOUR_LEVELS, NOMINATION_STAGES, NOMINATION_STATUSES
+from .result import Result
+from .sql import Filters, check_by
+
+if TYPE_CHECKING:
+    from ..registry import Registry
+
+__all__ = ["nominations", "nomination_funnel", "NOMINATION_DIMENSIONS"]
+
+NOMINATION_DIMENSIONS = ("honour", "level", "category", "status", "year", "period", "edition", "nominator_kind")
+"""What ``by=`` may group nominations by."""
+
+# Dimension → (SQL expression, extra columns shown beside it).
+_DIMENSIONS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "honour": ("n.honour", (("honour_name", "t.name"),)),
+    "level": ("t.level", ()),
+    "category": ("n.category", (("category_name", "c.label"),)),
+    "status": ("n.status", ()),
+    "year": ("n.year", ()),
+    "period": ("n.period", ()),
+    "edition": ("e.number", ()),
+    "nominator_kind": ("n.nominator_kind", ()),
+}
+_FROM = (
+    " FROM nominations n JOIN honour_titles t ON t.code = n.honour"
+    " LEFT JOIN honour_editions e ON e.id = n.edition"
+    " LEFT JOIN categories c ON c.code = n.category AND c.vocabulary = 'honour'"
+)
+
+
+def _filters(
+    registry: Registry, *, honour: Any, level: Any, category: Any, status: Any, year: Any, period: Any,
+    edition: Any,
+) -> Filters:
+    f = Filters()
+    if honour is not None:
+        f.add("n.honour = ?", registry.honour_title(honour).code)
+    if level is not None:
+        if level not in HONOUR_LEVELS:
+            raise InvalidValue("level", f"must be one of {', '.join(HONOUR_LEVELS)}", level)
+        f.add("t.level = ?", level)
+    if category is not None:
+        f.add("n.category = ?", registry._category(category, "honour"))
+    if status is not None:
+        statuses = (status,) if isinstance(status, str) else tuple(status)
+        for s in statuses:
+            if s not in NOMINATION_STATUSES:
+                raise InvalidValue("status", f"must be among {', '.join(NOMINATION_STATUSES)}", s)
+        f.add(f"n.status IN ({', '.join('?' for _ in statuses)})", *statuses)
+    if year is not None:
+        if isinstance(year, bool) or not isinstance(year, int):
+            raise InvalidValue("year", "must be a whole year such as 2024", year)
+        f.add("n.year = ?", year)
+    if period is not None:
+        f.add("n.period = ?", str(period))
+    if edition is not None:
+        if isinstance(edition, int) and not isinstance(edition, bool):
+            f.add("e.number = ?", edition)
+        else:
+            f.add("n.edition = ?", registry.edition(edition).id)
+    return f
+
+
+def _select(by: tuple[str, ...]) -> tuple[list[str], list[str], list[str]]:
+    """Output columns, SELECT expressions and GROUP BY expressions for the dimensions."""
+    columns, exprs, groups = [], [], []
+    for name in by:
+        expr, extras = _DIMENSIONS[name]
+        columns.append(name)
+        exprs.append(f"{expr} AS [{name}]")
+        groups.append(expr)
+        for extra, extra_expr in extras:
+            columns.append(extra)
+            exprs.append(f"{extra_expr} AS [{extra}]")
+            groups.append(extra_expr)
+    return columns, exprs, groups
+
+
+def _run(registry: Registry, by: Any, measures: list[tuple[str, str]], filters: dict[str, Any]) -> Result:
+    dims = check_by(by, NOMINATION_DIMENSIONS)
+    f = _filters(registry, **filters)
+    columns, exprs, groups = _select(dims)
+    sql = (
+        "SELECT " + ", ".join([*exprs, *(f"{m} AS [{name}]" for name, m in measures)]) + _FROM + f.where()
+        + (" GROUP BY " + ", ".join(groups) + " ORDER BY " + ", ".join(groups) if groups else "")
+    )
+    rows = list(registry.db.query(f.prefix() + sql, f.all_params()))
+    if not groups and rows and not rows[0][measures[0][0]]:
+        rows = [{**rows[0], **{name: 0 for name, _ in measures}}]
+    return Result([*columns, *(name for name, _ in measures)], rows)
+
+
+def nominations(
+    registry: Registry,
+    *,
+    by: str | Iterable[str] = (),
+    honour: Any = None,
+    level: str | None = None,
+    category: Any = None,
+    status: str | Iterable[str] | None = None,
+    year: int | None = None,
+    period: str | None = None,
+    edition: Any = None,
+) -> Result:
+    """Count nominations, distinct nominees and public endorsements, grouped by any dimensions.
+
+    Duplicate nominations of one nominee are all counted in ``nominations`` and once in ``nominees``, so
+    the difference shows them.
+
+    Args:
+        registry: the registry.
+        by: dimensions among ``honour`` (with ``honour_name``), ``level``, ``category`` (with
+            ``category_name``), ``status``, ``year``, ``period``, ``edition`` (its number) and
+            ``nominator_kind``; none gives one row of totals.
+        honour: only this title (code or name).
+        level: only titles of this level.
+        category: only this honour category (code or label).
+        status: only nominations now in this status (or any of these statuses).
+        year: only nominations counting in this year.
+        period: only this period (``2024-Q1``).
+        edition: only this edition (object or id, or a number, best combined with ``honour``).
+
+    Returns:
+        One row per group, ordered by the dimensions, with ``nominations``, ``nominees`` and
+        ``endorsements``.
+
+    Raises:
+        InvalidValue: an unknown dimension, level, status, category or year.
+        NotFound: an unknown title or edition.
+    """
+    measures = [
+        ("nominations", "count(*)"),
+        ("nominees", "count(DISTINCT coalesce(n.person, n.family, n.organisation))"),
+        ("endorsements", "coalesce(sum((SELECT count(*) FROM endorsements x WHERE x.nomination = n.id)), 0)"),
+    ]
+    filters = dict(honour=honour, level=level, category=category, status=status, year=year, period=period,
+                   edition=edition)
+    return _run(registry, by, measures, filters)
+
+
+FUNNEL_COLUMNS = (*NOMINATION_STAGES, "not_selected", "rejected", "withdrawn")
+
+
+def nomination_funnel(
+    registry: Registry,
+    *,
+    by: str | Iterable[str] = (),
+    honour: Any = None,
+    level: str | None = None,
+    category: Any = None,
+    status: str | Iterable[str] | None = None,
+    year: int | None = None,
+    period: str | None = None,
+    edition: Any = None,
+) -> Result:
+    """How many nominations reached each stage of the flow, per group.
+
+    A nomination reached a stage when it ever got there, whatever happened after: one rejected during
+    expert review counts in ``submitted``, ``verified``, ``public_review`` and ``expert_review``, and in
+    ``rejected``.
+
+    Args:
+        registry: the registry.
+        by, honour, level, category, status, year, period, edition: as for :func:`nominations`.
+
+    Returns:
+        One row per group with ``nominations`` and, for each stage of ``NOMINATION_STAGES``, the number
+        that reached it; then ``not_selected``, ``rejected`` and ``withdrawn``: how many ended there.
+
+    Raises:
+        InvalidValue: an unknown dimension, level, status, category or year.
+        NotFound: an unknown title or edition.
+    """
+    measures = [("nominations", "count(*)")]
+    measures += [(stage, f"coalesce(sum(n.reached >= {i}), 0)") for i, stage in enumerate(NOMINATION_STAGES)]
+    measures += [(end, f"coalesce(sum(n.status = '{end}'), 0)") for end in ("not_selected", "rejected", "withdrawn")]
+    filters = dict(honour=honour, level=level, category=category, status=status, year=year, period=period,
+                   edition=edition)
+    return _run(registry, by, measures, filters)
