@@ -39,6 +39,7 @@ STUDIOS = [
     ("张志强应急救援工作室", "张志强", "应急救援", 23),
     ("李红梅环保公益工作室", "李红梅", "环保公益", 24),
 ]
+CATEGORIES = ("助人为乐", "见义勇为", "诚实守信", "敬业奉献", "孝老爱亲")
 LEI_FENG_THEMES = [("党的创新理论宣讲", "理论宣讲"), ("敬老助老", "敬老助老"), ("关爱残疾人", "关爱残疾人"), ("平安建设", "平安建设")]
 
 
@@ -78,7 +79,8 @@ class Builder:
             for street, communities in streets.items():
                 s = reg.add_organisation(street, kind="street", parent=d)
                 for community in communities:
-                    self.communities.append(reg.add_organisation(community, kind="community", parent=s))
+                    self.communities.append(reg.add_organisation(
+                        community, kind="community", parent=s, id=f"org-jyg-c{len(self.communities) + 1:02d}"))
         self.schools = [reg.add_organisation(n, kind="school", parent=self.city) for n in SCHOOLS]
 
     def person_id(self, born: date) -> str:
@@ -94,6 +96,7 @@ class Builder:
         for org in [*self.communities, self.association, self.station_team]:
             people = []
             for _ in range(20):
+                serial = len(self.volunteers) + len(people) + 1
                 born = date(rng.randint(1950, 2000), rng.randint(1, 12), rng.randint(1, 28))
                 registered = date(2021, 1, 1) + timedelta(days=rng.randrange(700))
                 phone = f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"
@@ -101,6 +104,7 @@ class Builder:
                     self.reg.register_volunteer(
                         fictional_name(rng), id_number=self.person_id(born), phone=phone,
                         organisation=org, registered_on=registered, consent=rng.random() < 0.7,
+                        id=f"vol-jyg-{serial:04d}",
                     )
                 )
             self.members[org.id] = people
@@ -126,7 +130,7 @@ class Builder:
             team = self.members[self.association.id][4 * n : 4 * n + 4]
             person = reg.add_person(founder, consent=True)
             studio = reg.add_studio(name, founder=person, focus=focus, organisation=self.association,
-                                    established_on="2019-06-01")
+                                    established_on="2019-06-01", id=f"stu-jyg-{n + 1}")
             self.studios.append(studio)
             days = sorted(rng.sample(range(1, 360), count))
             for n, day in enumerate(days, 1):
@@ -183,6 +187,117 @@ class Builder:
             repeat="RRULE:FREQ=WEEKLY;BYDAY=FR;UNTIL=20241231T235959",
         )
 
+    # -- honours and nominations ---------------------------------------------------------------------
+
+    def new_person(self, born: date, *, consent: bool = True, name: str | None = None) -> volreg.Person:
+        return self.reg.add_person(name or fictional_name(self.rng), id_number=self.person_id(born), consent=consent)
+
+    def adult(self) -> volreg.Person:
+        rng = self.rng
+        return self.new_person(date(rng.randint(1950, 1995), rng.randint(1, 12), rng.randint(1, 28)),
+                               consent=rng.random() < 0.8)
+
+    def titles(self) -> None:
+        """The city's and the province's own titles, beside the national ones volreg ships."""
+        reg = self.reg
+        reg.define_honour("xiongguan_good_person", "雄关好人", level="city", cadence="edition",
+                          counted_from=("中国好人",))
+        reg.define_honour("gansu_good_person", "甘肃好人", level="provincial", cadence="annual",
+                          counts_as=("雄关好人",), counted_from=("中国好人",))
+        reg.define_honour("jiayuguan_moral_model", "嘉峪关市道德模范", level="city", cadence="edition")
+        reg.define_honour("jiayuguan_good_youth", "新时代嘉峪关好少年", level="city", cadence="annual",
+                          categories=(), age=(6, 18))
+        reg.define_honour("gansu_good_youth", "新时代甘肃好少年", level="provincial", cadence="annual",
+                          categories=(), age=(6, 18))
+        reg.define_honour("jiayuguan_civilised_family", "嘉峪关市文明家庭", level="city", recipient="family",
+                          cadence="annual", categories=())
+
+    def moral_models(self) -> None:
+        """Six editions (届) of the city's 道德模范: ten winners and two nomination awards (提名奖) each."""
+        for number, year in enumerate((2012, 2014, 2016, 2018, 2020, 2023), 1):
+            ceremony = date(year, 9, 20)
+            edition = self.reg.add_edition("嘉峪关市道德模范", number, year=year, ceremony_on=ceremony,
+                                           title=f"嘉峪关市第{'一二三四五六'[number - 1]}届道德模范")
+            for n in range(12):
+                self.reg.award("嘉峪关市道德模范", self.adult(), category=CATEGORIES[n % 5], edition=edition,
+                               awarded_on=ceremony, grade="winner" if n < 10 else "nomination_award",
+                               deed="长期坚持志愿服务，事迹感人。")
+
+    def good_people(self) -> None:
+        """雄关好人 release ceremonies 1–4 (2020–2023), eight each; some went on to 甘肃好人 and 中国好人."""
+        for number in range(1, 5):
+            year = 2019 + number
+            ceremony = date(year, 12, 10)
+            edition = self.reg.add_edition("雄关好人", number, year=year, ceremony_on=ceremony,
+                                           title=f"第{'一二三四五'[number - 1]}期雄关好人发布仪式")
+            for n in range(8):
+                honour = self.reg.award("雄关好人", self.adult(), category=CATEGORIES[n % 5], edition=edition,
+                                        awarded_on=ceremony, deed="热心公益，乐于助人。")
+                if n == 0:
+                    provincial = self.reg.promote(honour, "甘肃好人", awarded_on=date(year + 1, 5, 20))
+                    if number == 1:
+                        self.reg.promote(provincial, "中国好人", awarded_on=date(year + 1, 11, 30),
+                                         period=f"{year + 1}-Q4")
+
+    def good_youth(self) -> None:
+        """25 city-level 新时代嘉峪关好少年 in 2024; two of them became 新时代甘肃好少年."""
+        rng = self.rng
+        for n in range(25):
+            born = date(rng.randint(2007, 2016), rng.randint(1, 12), rng.randint(1, 28))
+            youth = self.new_person(born, consent=n % 3 != 0)
+            honour = self.reg.award("新时代嘉峪关好少年", youth, period="2024", awarded_on="2024-06-01",
+                                    deed="品学兼优，热心志愿服务。")
+            if n in (3, 17):
+                self.reg.promote(honour, "新时代甘肃好少年", awarded_on="2024-10-15", period="2024")
+
+    def families(self) -> None:
+        """Four 文明家庭 in 2024."""
+        for n in range(4):
+            head = self.adult()
+            family = self.reg.add_family(f"{head.name}家庭", members=[head, self.adult()], consent=n != 3)
+            self.reg.award("嘉峪关市文明家庭", family, period="2024", awarded_on="2024-05-15",
+                           deed="家风淳朴，邻里和睦。")
+
+    def nomination_round(self) -> None:
+        """我推荐我评议身边好人 for the 5th 雄关好人 (2024), through every stage of the flow.
+
+        14 nominations: one withdrawn (a duplicate of another), two rejected at 初审, three not selected by the
+        experts, eight awarded at the 5th release ceremony.
+        """
+        reg, rng = self.reg, self.rng
+        edition = reg.add_edition("雄关好人", 5, year=2024, ceremony_on=date(2024, 9, 1), title="第五期雄关好人发布仪式")
+        experts = [self.new_person(date(1965 + n, 3, 1)) for n in range(3)]
+        nominees = [self.adult() for _ in range(13)]
+        office = "嘉峪关市文明办"
+        nominations = []
+        for n, nominee in enumerate(nominees):
+            nominator: Any = self.communities[n] if n % 2 else self.adult()
+            nominations.append(reg.nominate("雄关好人", nominee, category=CATEGORIES[n % 5], nominator=nominator,
+                                            edition=edition, deed="身边好人好事。", by=office,
+                                            at=datetime(2024, 6, 1 + n, 10)))
+        # The same nominee put forward twice: both are kept; the second is withdrawn.
+        duplicate = reg.nominate("雄关好人", nominees[0], category=CATEGORIES[0], nominator=nominees[0],
+                                 edition=edition, deed="自荐。", by=nominees[0], at=datetime(2024, 6, 20, 9))
+        reg.advance(duplicate, "withdrawn", by=nominees[0], note="与社区推荐重复", at=datetime(2024, 6, 21, 9))
+        for n, nomination in enumerate(nominations):
+            if n in (11, 12):
+                reg.advance(nomination, "rejected", by=office, note="事迹核实不符", at=datetime(2024, 6, 25, 9))
+                continue
+            reg.advance(nomination, "verified", by=office, at=datetime(2024, 6, 25, 9))
+            reg.advance(nomination, "public_review", by=office, opens=datetime(2024, 7, 1, 0),
+                        closes=datetime(2024, 7, 15, 0), at=datetime(2024, 7, 1, 0))
+            for voter in range(rng.randint(20, 80)):
+                reg.endorse(nomination, f"wx-user-{voter:04d}", at=datetime(2024, 7, 2 + voter % 12, 12))
+            reg.advance(nomination, "expert_review", by=office, at=datetime(2024, 7, 16, 9))
+            for expert in experts:
+                reg.assign_reviewer(nomination, expert, by=office, at=datetime(2024, 7, 16, 10))
+                reg.score(nomination, expert, 95 - 3 * n + rng.randint(0, 4), by=expert, at=datetime(2024, 7, 20, 10))
+            if n >= 8:
+                reg.advance(nomination, "not_selected", by=office, note="专家评审未入选", at=datetime(2024, 7, 25, 9))
+                continue
+            reg.advance(nomination, "publicity", by=office, at=datetime(2024, 8, 1, 9))
+            reg.decide(nomination, awarded=True, by=office, on="2024-09-01", at=datetime(2024, 9, 1, 9))
+
 
 def build(registry: volreg.Registry, *, seed: int = SEED) -> volreg.Registry:
     """Fill ``registry`` with the Jiayuguan example and return it.
@@ -200,26 +315,97 @@ def build(registry: volreg.Registry, *, seed: int = SEED) -> volreg.Registry:
         b.lei_feng_day()
         b.spring_travel()
         b.moral_lectures()
+        b.titles()
+        b.moral_models()
+        b.good_people()
+        b.good_youth()
+        b.families()
+        b.nomination_round()
     return registry
 
 
+def _studio_activities(registry: volreg.Registry) -> list[tuple[str, int]]:
+    rows = volreg.activity_counts(registry, by="studio", start="2024-01-01", end="2025-01-01")
+    return [(r["studio_name"], r["activities"]) for r in rows if r["studio"] is not None]
+
+
+def figures(registry: volreg.Registry) -> dict[str, Any]:
+    """The report's figures as data, each computed with volreg's public query functions and reads."""
+    city = next(registry.organisations(kind="city_office"))
+    communities = {o.id: o.name for o in registry.organisations(kind="community")}
+    monthly = volreg.hours(registry, by=("organisation", "month"), organisation=city,
+                           start="2024-01-01", end="2025-01-01")
+    top = volreg.hours(registry, by="volunteer", top=10)
+    stars = {r["volunteer"]: r for r in volreg.star_levels(registry)}
+    youth = volreg.honour_roll(registry, honour="新时代嘉峪关好少年", year=2024, public=True)
+    return {
+        "studio_activities": _studio_activities(registry),
+        "moral_lectures_2024": volreg.activity_counts(
+            registry, kind="moral_lecture", start="2024-01-01", end="2025-01-01")[0]["activities"],
+        "lei_feng_day": volreg.activity_counts(registry, by="theme", start="2024-03-05", end="2024-03-06"),
+        "editions": {
+            title: [(e.number, e.year, e.title) for e in registry.editions(title)]
+            for title in ("嘉峪关市道德模范", "雄关好人")
+        },
+        "good_youth_2024": [(r["recipient_name"], r["promoted_to"]) for r in youth],
+        "good_youth_promoted": [r["recipient_name"] for r in volreg.honour_roll(
+            registry, honour="新时代甘肃好少年", year=2024, public=True)],
+        "community_month_hours": [
+            (communities[r["organisation"]], r["month"], r["minutes"]) for r in monthly
+            if r["organisation"] in communities
+        ],
+        "top_ten": [
+            (r["volunteer_number"], r["volunteer_name"], r["hours"], stars[r["volunteer"]]["star"]) for r in top
+        ],
+        "funnel": volreg.nomination_funnel(registry, honour="雄关好人", year=2024)[0],
+    }
+
+
 def report(registry: volreg.Registry) -> str:
-    """The figures the city report states, as text, computed with the public query functions."""
-    out: list[str] = []
-    studios = volreg.activity_counts(registry, by="studio", start="2024-01-01", end="2025-01-01")
-    studios = [r for r in studios if r["studio"] is not None]
-    out.append("好人品牌工作室 activities in 2024")
-    out.extend(f"  {r['studio_name']}: {r['activities']}" for r in studios)
-    out.append(f"  total: {sum(r['activities'] for r in studios)}")
-    lectures = volreg.activity_counts(registry, kind="moral_lecture", start="2024-01-01", end="2025-01-01")
-    out.append(f"道德讲堂 sessions in 2024: {lectures[0]['activities']}")
+    """The figures the city report states, as text."""
+    f = figures(registry)
+    out = ["好人品牌工作室: activities in 2024"]
+    out += [f"  {name}: {count}" for name, count in f["studio_activities"]]
+    out.append(f"  total: {sum(count for _, count in f['studio_activities'])}")
+    out.append(f"道德讲堂 sessions in 2024: {f['moral_lectures_2024']}")
+    out.append("学雷锋纪念日 (2024-03-05), activities by theme:")
+    out += [f"  {r['theme'] or '(none)'}: {r['activities']} activities, {r['participants']} volunteers"
+            for r in f["lei_feng_day"]]
+    for title, editions in f["editions"].items():
+        out.append(f"{title}: {len(editions)} editions held")
+        out += [f"  {number}. {name} ({year})" for number, year, name in editions]
+    out.append(f"新时代嘉峪关好少年 2024: {len(f['good_youth_2024'])} honourees (names masked without consent)")
+    out.append("  " + "、".join(name for name, _ in f["good_youth_2024"]))
+    out.append(f"  promoted to 新时代甘肃好少年: {'、'.join(f['good_youth_promoted'])}")
+    out.append("Verified hours by community and month, 2024:")
+    months = sorted({m for _, m, _ in f["community_month_hours"]})
+    table: dict[str, dict[str, int]] = {}
+    for name, month, minutes in f["community_month_hours"]:
+        table.setdefault(name, {})[month] = minutes
+    out.append("  " + "社区" + " " * 8 + "".join(m[5:].rjust(7) for m in months) + "total".rjust(9))
+    for name in sorted(table):
+        row = table[name]
+        out.append("  " + name + " " * (12 - 2 * len(name)) + "".join(
+            f"{row.get(m, 0) / 60:7.1f}" for m in months) + f"{sum(row.values()) / 60:9.1f}")
+    out.append("Top ten volunteers (all verified hours) and star levels:")
+    out += [f"  {number} {name}: {hours:.2f} h, {'★' * star or '-'}" for number, name, hours, star in f["top_ten"]]
+    funnel = f["funnel"]
+    out.append("我推荐我评议身边好人 → 第五期雄关好人 (2024), nomination funnel:")
+    out.append("  " + " → ".join(f"{stage} {funnel[stage]}" for stage in (
+        "submitted", "verified", "public_review", "expert_review", "publicity", "awarded")))
+    out.append(f"  not selected {funnel['not_selected']}, rejected {funnel['rejected']}, "
+               f"withdrawn {funnel['withdrawn']}")
     return "\n".join(out)
 
 
 def main(argv: list[str]) -> int:
     """Build the example (in memory, or in the file named by the first argument) and print the report."""
     path = argv[1] if len(argv) > 1 else ":memory:"
+    # A fixed key keeps the example reproducible; a real registry keeps its key secret (see the README).
     registry = volreg.open(path, key="jiayuguan-example")
+    if next(registry.organisations(), None) is not None:
+        print(f"{path} already holds a registry; give a new file name", file=sys.stderr)
+        return 1
     build(registry)
     print(report(registry))
     return 0
@@ -228,4 +414,4 @@ def main(argv: list[str]) -> int:
 if __name__ == "__main__":
     sys.exit(main(sys.argv))
 
-__all__: list[Any] = ["build", "report", "main"]
+__all__ = ["build", "figures", "report", "main"]
