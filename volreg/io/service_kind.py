@@ -28,6 +28,7 @@ from typing import Any
 from ..base import new_id, public_view
 from ..errors import Conflict, InvalidValue, RuleViolation
 from ..model import Activity, ServiceRecord, Volunteer
+from ..service import MAX_MINUTES
 from ..timeutil import minutes_between, to_utc_text
 from . import values as v
 from .importer import Field, ImportContext, KindHandler, register_kind
@@ -41,6 +42,14 @@ STATUS_LABELS = {
 }
 """How a status cell is read: a record is imported ``pending`` or ``verified``."""
 
+# A row's identity (same volunteer, activity and start) and every record it could overlap, in one query.
+# No record is longer than 24 hours (MAX_MINUTES, and a CHECK in the schema), so one that overlaps starts
+# less than a day before this one: the lower bound keeps the index range short for volunteers with years
+# of records.
+_NEARBY = (
+    "SELECT id, activity, start_utc, status, start, minutes FROM service_records "
+    "WHERE volunteer = ? AND start_utc < ? AND start_utc > ? AND end_utc > ? ORDER BY start_utc"
+)
 _CACHE_LIMIT = 200_000  # entries per look-up cache; cleared when full, so memory stays bounded
 _LIVE = ("pending", "verified")
 
@@ -50,6 +59,10 @@ def _cached(ctx: ImportContext, name: str) -> dict[Any, Any]:
     if cache is None or len(cache) > _CACHE_LIMIT:
         cache = ctx.cache[name] = {}
     return cache
+
+
+def _day_before(moment: datetime) -> str:
+    return to_utc_text(moment - timedelta(minutes=MAX_MINUTES))
 
 
 def _volunteer(ctx: ImportContext, number: Any, id_text: Any) -> Volunteer:
@@ -173,9 +186,7 @@ class ServiceRecordsHandler(KindHandler):
         # One indexed query finds the row's identity (same volunteer, activity and start, any status) and
         # every record it could overlap; check() reuses the rows.
         rows = ctx.registry.db.conn.execute(
-            "SELECT id, activity, start_utc, status, start, minutes FROM service_records "
-            "WHERE volunteer = ? AND start_utc < ? AND end_utc > ? ORDER BY start_utc, id",
-            [who.id, end_utc, start_utc],
+            _NEARBY, [who.id, end_utc, _day_before(record["start"]), start_utc],
         ).fetchall()
         ctx.cache["nearby"] = ((who.id, start_utc, end_utc), rows)
         for row in rows:
@@ -227,9 +238,7 @@ class ServiceRecordsHandler(KindHandler):
             rows = nearby[1]
         else:
             rows = registry.db.conn.execute(
-                "SELECT id, activity, start_utc, status, start, minutes FROM service_records "
-                "WHERE volunteer = ? AND start_utc < ? AND end_utc > ? ORDER BY start_utc, id",
-                [who.id, end_utc, start_utc],
+                _NEARBY, [who.id, end_utc, _day_before(fields["start"]), start_utc],
             ).fetchall()
         for row in rows:
             if row[3] in _LIVE:
