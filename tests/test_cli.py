@@ -116,7 +116,11 @@ def test_a_volreg_error_is_one_line_and_exit_1(run, tmp_path):
     assert "'timezone' must be an IANA time zone name" in result.output
 
 
-@pytest.mark.parametrize("command", ["init", "import", "export", "restore", "history"])
+COMMANDS = ["init", "import", "export", "restore", "history", "hours", "activities", "nominations", "honour-roll",
+            "stars", "datasette-metadata"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help(run, command):
     """Every subcommand explains itself and its options."""
     result = run(command, "--help")
@@ -128,5 +132,85 @@ def test_every_command_has_help(run, command):
 def test_the_top_level_help_lists_the_commands(run):
     """volreg --help lists every command with its one-line summary."""
     result = run("--help")
-    for command in ("init", "import", "export", "restore", "history"):
+    for command in COMMANDS:
         assert command in result.output
+
+
+@pytest.fixture
+def city(run, db, data_file):
+    """The fixture registry with volunteers, activities, service records, honours and nominations."""
+    for kind in ("volunteers", "activities", "service_records", "nominations"):
+        run("import", db, data_file(f"{kind}.csv"), "--kind", kind, "--mode", "valid_rows")
+    with volreg.open(db) as registry:
+        registry.add_edition("全国道德模范", 6, year=2024)
+    run("import", db, data_file("honours.csv"), "--kind", "honours", "--mode", "valid_rows")
+    return db
+
+
+def test_hours_by_month_and_organisation(run, city):
+    """hours prints an aligned table with exact minutes; --json gives the same rows."""
+    result = run("hours", city, "--by", "month", "--by", "organisation", "--start", "2024-01-01", "--end", "2025-01-01")
+    assert 0 == result.exit_code, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["month", "organisation", "organisation_name", "minutes", "hours", "records", "volunteers"]
+    rows = json.loads(run("hours", city, "--by", "month", "--json").output)
+    assert {"2024-02": 255, "2024-03": 210} == {r["month"]: r["minutes"] for r in rows}
+
+
+def test_hours_filters_by_organisation_name_and_status(run, city):
+    """--organisation takes a name; --status pending counts the unverified record."""
+    rows = json.loads(run("hours", city, "--organisation", "新华社区", "--status", "pending", "--json").output)
+    assert 75 == rows[0]["minutes"]
+    text = run("hours", city, "--by", "volunteer", "--csv").output
+    assert text.startswith("volunteer,volunteer_name,volunteer_number,minutes")
+
+
+def test_activities_by_studio_and_kind(run, city):
+    """activities counts activities with participants; by kind the moral lecture is separate."""
+    rows = json.loads(run("activities", city, "--by", "kind", "--json").output)
+    assert {"volunteer_service": 2, "moral_lecture": 1} == {r["kind"]: r["activities"] for r in rows}
+    assert 0 == run("activities", city, "--by", "studio").exit_code
+
+
+def test_nominations_and_the_funnel(run, city):
+    """nominations counts by any dimension; --funnel shows how many reached each stage."""
+    rows = json.loads(run("nominations", city, "--by", "category", "--json").output)
+    assert {"bravery": 2, "filial_piety": 1, "dedication": 1} == {r["category"]: r["nominations"] for r in rows}
+    [funnel] = json.loads(run("nominations", city, "--funnel", "--honour", "中国好人", "--json").output)
+    assert (4, 4, 0) == (funnel["nominations"], funnel["submitted"], funnel["verified"])
+
+
+def test_honour_roll_public_masks_names(run, city):
+    """honour-roll --public masks people who have not consented; ID numbers never appear."""
+    result = run("honour-roll", city, "--public", "--year", "2024")
+    assert "王*明" in result.output and "王小明" not in result.output
+    assert "620200" not in result.output
+
+
+def test_stars_with_thresholds_and_top(run, city):
+    """stars uses the given thresholds and --top keeps the first rows."""
+    rows = json.loads(run("stars", city, "--thresholds", "1,5", "--top", "2", "--json").output)
+    assert [(5.25, 2), (2.5, 1)] == [(r["hours"], r["star"]) for r in rows]
+    bad = run("stars", city, "--thresholds", "5,1")
+    assert 1 == bad.exit_code and "increasing" in bad.output and "Traceback" not in bad.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("hours", "--by", "week"), "Invalid value for '--by'"),
+    (("hours", "--start", "yesterday"), "'start' must be a date and time"),
+    (("hours", "--organisation", "不存在的社区"), "no organisation with id or name"),
+    (("nominations", "--honour", "不存在的称号"), "no honour title"),
+])
+def test_query_errors_are_one_line(run, city, args, message):
+    """A wrong option is one line saying what to fix, exit status 1, no traceback."""
+    result = run(args[0], city, *args[1:])
+    assert (1, 1) == (result.exit_code, len(result.output.strip().splitlines()))
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_datasette_metadata_writes_a_file(run, city, tmp_path):
+    """datasette-metadata -o writes JSON naming the database after the file."""
+    target = tmp_path / "metadata.json"
+    assert 0 == run("datasette-metadata", city, "-o", target).exit_code
+    meta = json.loads(target.read_text(encoding="utf-8"))
+    assert meta["databases"]["city"]["tables"]["people"]["hidden"] is True

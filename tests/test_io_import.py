@@ -201,7 +201,7 @@ def test_hours_that_are_not_whole_positive_minutes_are_refused(hours):
 
 def test_an_unknown_kind_lists_the_known_ones(registry, data_file):
     """A mistake in the call raises at once, naming the kinds there are."""
-    with pytest.raises(volreg.InvalidValue, match="activities, organisations, volunteers"):
+    with pytest.raises(volreg.InvalidValue, match="activities, honours, nominations, organisations, service_records, volunteers"):
         volreg.import_file(registry, data_file("organisations.csv"), kind="people")
 
 

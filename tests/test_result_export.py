@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+import volreg
 from volreg import Result
 from volreg.queries.result import neutralise
 
@@ -89,3 +90,21 @@ def test_the_text_table_aligns_chinese_and_numbers(result):
         return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in head)
 
     assert columns_to_end_of(lines[2], "75") == columns_to_end_of(lines[3], "-30")
+
+
+def test_unmask_keeps_phones_only_for_the_registry_holder(registry, tmp_path):
+    """Masked by default; unmask=registry keeps the phone in clear in every export, never an ID number."""
+    rows = [{"name": "王小明", "phone": "13893712345", "id_number": "620200198503120024"}]
+    masked = volreg.Result(["name", "phone", "id_number"], rows)
+    assert ("138****2345", "620200********0024") == (masked[0]["phone"], masked[0]["id_number"])
+    clear = volreg.Result(["name", "phone", "id_number"], rows, unmask=registry)
+    clear.to_csv(tmp_path / "contacts.csv")
+    text = (tmp_path / "contacts.csv").read_text(encoding="utf-8")
+    assert "13893712345" in text and "620200198503120024" not in text
+    assert "13893712345" == clear[:1][0]["phone"]
+
+
+def test_unmask_requires_the_registry(registry):
+    """Anything but the registry (a key string, True) is refused: masking stays the default."""
+    with pytest.raises(volreg.InvalidValue, match="'unmask' must be the volreg.Registry"):
+        volreg.Result(["phone"], [{"phone": "13893712345"}], unmask=True)

@@ -29,8 +29,17 @@ import click
 
 from . import io as volreg_io
 from .errors import VolregError
+from .io.datasette import datasette_metadata
 from .io.importer import HANDLERS, MODES
+from .model import ACTIVITY_KINDS, HONOUR_LEVELS, NOMINATION_STATUSES, SERVICE_STATUSES
+from .queries.activities import ACTIVITY_DIMENSIONS, activity_counts
+from .queries.honour_roll import honour_roll
+from .queries.hours import DIMENSIONS as HOURS_DIMENSIONS
+from .queries.hours import hours as query_hours
+from .queries.nominations import NOMINATION_DIMENSIONS, nomination_funnel
+from .queries.nominations import nominations as count_nominations
 from .queries.result import Result
+from .queries.rewards import star_levels
 from .registry import Registry
 from .registry import open as open_path
 
@@ -45,6 +54,10 @@ class VolregGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:
+            # One line and status 1 like every other error, instead of click's usage block and status 2.
+            where = error.ctx.command_path if error.ctx else ctx.command_path
+            raise click.ClickException(f"{error.format_message()} (see: {where} --help)") from None
         except (VolregError, FileNotFoundError, sqlite3.DatabaseError) as error:
             raise click.ClickException(str(error)) from None
 
@@ -232,6 +245,194 @@ def history(db: str, id: str, output: str) -> None:
     if output == "csv":
         rows = [{**r, "before": _compact(r["before"]), "after": _compact(r["after"])} for r in rows]
     emit(Result(columns, rows), output)
+
+
+# -- query commands: thin wrappers over the query functions -------------------------------------------------
+
+
+def _named(registry: Registry, table: str, kind: str, value: str | None) -> str | None:
+    """An organisation or studio given by id or by a name only one of them has."""
+    if value is None:
+        return None
+    rows = list(registry._store.rows(f"SELECT id FROM [{table}] WHERE id = ? OR name = ? LIMIT 2", [value, value]))
+    if len(rows) == 1:
+        return str(rows[0]["id"])
+    if rows:
+        raise click.ClickException(f"several {kind}s are called {value!r}; give the id instead")
+    raise click.ClickException(f"no {kind} with id or name {value!r}")
+
+
+def _top(result: Result, top: int | None) -> Result:
+    return result if top is None else Result(result.columns, result[:top])
+
+
+_start_option = click.option("--start", metavar="DATE", help="Only from this date or time on (inclusive).")
+_end_option = click.option("--end", metavar="DATE", help="Only before this date or time (exclusive).")
+_organisation_option = click.option(
+    "--organisation", metavar="ID|NAME", help="Only activities organised by this organisation or any below it.")
+_studio_option = click.option("--studio", metavar="ID|NAME", help="Only activities run by this studio.")
+_category_option = click.option("--category", metavar="CODE|LABEL", help="Only this category (e.g. 敬老助老).")
+
+
+@cli.command(short_help="Verified service hours, in total or grouped.")
+@registry_argument
+@click.option("--by", multiple=True, type=click.Choice(HOURS_DIMENSIONS),
+              help="Group by this dimension; repeat for several (e.g. --by month --by organisation).")
+@_start_option
+@_end_option
+@click.option("--status", multiple=True, type=click.Choice(SERVICE_STATUSES),
+              help="Count records in this status (default: verified); repeatable.")
+@click.option("--volunteer", metavar="ID|NUMBER", help="Only this volunteer.")
+@_organisation_option
+@_studio_option
+@click.option("--activity", metavar="ID", help="Only this activity.")
+@_category_option
+@click.option("--top", type=click.IntRange(min=1), help="Only the N largest groups by minutes.")
+@click.option("--as-of", metavar="TIME", help="Answer as the ledger stood at this time.")
+@output_options
+def hours(db: str, by: tuple[str, ...], start: str | None, end: str | None, status: tuple[str, ...],
+          volunteer: str | None, organisation: str | None, studio: str | None, activity: str | None,
+          category: str | None, top: int | None, as_of: str | None, output: str) -> None:
+    """Service minutes and hours in DB, in total or grouped by volunteer, organisation, studio, activity,
+    category, year, quarter, month or day. Only verified records count unless --status says otherwise.
+
+    \b
+    Example: volreg hours city.db --by month --by organisation --start 2024-01-01 --end 2025-01-01
+    """
+    with open_registry(db) as registry:
+        emit(query_hours(
+            registry, by=by, start=start, end=end, status=status or "verified", volunteer=volunteer,
+            organisation=_named(registry, "organisations", "organisation", organisation),
+            studio=_named(registry, "studios", "studio", studio), activity=activity, category=category,
+            top=top, as_of=as_of,
+        ), output)
+
+
+@cli.command(short_help="Activities per studio, organisation, category or period.")
+@registry_argument
+@click.option("--by", multiple=True, type=click.Choice(ACTIVITY_DIMENSIONS),
+              help="Group by this dimension; repeatable (e.g. --by studio --by category).")
+@_start_option
+@_end_option
+@_studio_option
+@_organisation_option
+@_category_option
+@click.option("--kind", type=click.Choice(ACTIVITY_KINDS), help="Only activities of this kind.")
+@click.option("--theme", help="Only activities with this theme (e.g. 学雷锋纪念日).")
+@output_options
+def activities(db: str, by: tuple[str, ...], start: str | None, end: str | None, studio: str | None,
+               organisation: str | None, category: str | None, kind: str | None, theme: str | None,
+               output: str) -> None:
+    """How many activities ran in DB, with their participants and verified service, grouped as asked.
+
+    \b
+    Example: volreg activities city.db --by studio --start 2024-01-01 --end 2025-01-01
+    """
+    with open_registry(db) as registry:
+        emit(activity_counts(
+            registry, by=by, start=start, end=end,
+            studio=_named(registry, "studios", "studio", studio),
+            organisation=_named(registry, "organisations", "organisation", organisation),
+            category=category, kind=kind, theme=theme,
+        ), output)
+
+
+@cli.command("nominations", short_help="Nomination counts, or how far nominations got (--funnel).")
+@registry_argument
+@click.option("--by", multiple=True, type=click.Choice(NOMINATION_DIMENSIONS),
+              help="Group by this dimension; repeatable (e.g. --by honour --by status).")
+@click.option("--honour", metavar="CODE|NAME", help="Only this title (e.g. 中国好人).")
+@click.option("--level", type=click.Choice(HONOUR_LEVELS), help="Only titles of this level.")
+@click.option("--category", metavar="CODE|LABEL", help="Only this honour category (e.g. 见义勇为).")
+@click.option("--status", multiple=True, type=click.Choice(NOMINATION_STATUSES),
+              help="Only nominations now in this status; repeatable.")
+@click.option("--year", type=int, help="Only nominations counting in this year.")
+@click.option("--period", help="Only this period (e.g. 2024-Q1).")
+@click.option("--edition", type=click.IntRange(min=1), help="Only this edition number (届).")
+@click.option("--funnel", is_flag=True, help="Show how many reached each stage of the flow instead.")
+@output_options
+def nominations_command(db: str, by: tuple[str, ...], honour: str | None, level: str | None,
+                        category: str | None, status: tuple[str, ...], year: int | None, period: str | None,
+                        edition: int | None, funnel: bool, output: str) -> None:
+    """Count nominations, distinct nominees and endorsements in DB; with --funnel, how many nominations
+    reached each stage (submitted, verified, public review, expert review, publicity, awarded).
+
+    \b
+    Example: volreg nominations city.db --by honour --by category --year 2024
+    """
+    query = nomination_funnel if funnel else count_nominations
+    with open_registry(db) as registry:
+        emit(query(registry, by=by, honour=honour, level=level, category=category, status=status or None,
+                   year=year, period=period, edition=edition), output)
+
+
+@cli.command("honour-roll", short_help="Who holds which title (光荣榜).")
+@registry_argument
+@click.option("--honour", metavar="CODE|NAME", help="Only the roll of this title (e.g. 雄关好人).")
+@click.option("--level", type=click.Choice(HONOUR_LEVELS), help="Only rolls of this level.")
+@click.option("--year", type=int, help="Only honours counting in this year.")
+@click.option("--edition", type=click.IntRange(min=1), help="Only this edition number (届).")
+@click.option("--category", metavar="CODE|LABEL", help="Only this honour category.")
+@click.option("--own-roll-only", is_flag=True,
+              help="Show each honour once, not also on the lower rolls it counts on.")
+@click.option("--public", is_flag=True, help="For publication: mask the names of people who have not consented.")
+@output_options
+def honour_roll_command(db: str, honour: str | None, level: str | None, year: int | None, edition: int | None,
+                        category: str | None, own_roll_only: bool, public: bool, output: str) -> None:
+    """The honourees in DB, one row per honour on each roll it appears on, highest level first.
+
+    ID and phone numbers never appear; with --public, names without consent show as 王*明.
+    """
+    with open_registry(db) as registry:
+        emit(honour_roll(registry, honour=honour, level=level, year=year, edition=edition, category=category,
+                         include_counted=not own_roll_only, public=public), output)
+
+
+def _thresholds(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    try:
+        return tuple(float(part) for part in value.replace("/", ",").split(",") if part.strip())
+    except ValueError:
+        raise click.BadParameter(f"must be hours separated by commas, such as 100,300,600 (got {value!r})") from None
+
+
+@cli.command(short_help="Star volunteers (星级志愿者): hours, stars and hours to the next star.")
+@registry_argument
+@click.option("--thresholds", callback=_thresholds, metavar="H1,H2,...",
+              help="Hours for one, two ... stars (default: the registry's, 100,300,600,1000,1500).")
+@click.option("--as-of", metavar="TIME", help="Count only what was verified at this time.")
+@click.option("--top", type=click.IntRange(min=1), help="Only the first N volunteers.")
+@output_options
+def stars(db: str, thresholds: tuple[float, ...] | None, as_of: str | None, top: int | None, output: str) -> None:
+    """Every volunteer's cumulative verified hours and star level in DB, most stars first.
+
+    \b
+    Example: volreg stars city.db --thresholds 100,200,500,800,1000 --top 10
+    """
+    with open_registry(db) as registry:
+        levels = None if thresholds is None else tuple(int(h) if h.is_integer() else h for h in thresholds)
+        emit(_top(star_levels(registry, thresholds=levels, as_of=as_of), top), output)
+
+
+@cli.command("datasette-metadata", short_help="Write Datasette metadata for the registry's tables and views.")
+@registry_argument
+@click.option("-o", "--output", "target", type=click.Path(dir_okay=False, writable=True),
+              help="Write to this file (default: print).")
+def datasette_metadata_command(db: str, target: str | None) -> None:
+    """Write Datasette metadata for DB: titles and descriptions of the views, hours and minutes units, and
+    personal columns and internal tables hidden.
+
+    \b
+    Then: datasette DB --metadata metadata.json
+    """
+    with open_registry(db) as registry:
+        text = json.dumps(datasette_metadata(registry, database=Path(db).stem), ensure_ascii=False, indent=2)
+    if target:
+        Path(target).write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {target}")
+    else:
+        click.echo(text)
 
 
 def _compact(value: Any) -> str | None:

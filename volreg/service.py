@@ -147,6 +147,34 @@ class ServiceMixin(RegistryBase):
             raise InvalidValue("source", f"must be one of {', '.join(SERVICE_SOURCES)}", source)
         who = self.volunteer(volunteer)
         act = self.activity(activity)
+        fields = self._service_fields(who, act, start=start, end=end, minutes=minutes, source=source,
+                                      recorded_at=recorded_at, first_recorded=first_recorded)
+        other = ledger.overlapping(
+            self._store, who.id, to_utc_text(fields["start"]), to_utc_text(fields["interval_end"]), exclude=exclude
+        )
+        if other is not None:
+            raise self._overlap(who, fields, other)
+        del fields["interval_end"]
+        return fields
+
+    def _service_fields(
+        self,
+        who: Volunteer,
+        act: Activity,
+        *,
+        start: Any,
+        end: Any,
+        minutes: Any,
+        source: str,
+        recorded_at: Any,
+        first_recorded: datetime | None,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Every rule of one version except overlap with other records, on a resolved volunteer and activity.
+
+        Bulk imports call this with cached volunteers and activities and check overlap against the ledger
+        and their own unwritten batch; ``interval_end`` (the end, or start + minutes) is returned for that.
+        """
         if act.kind != "volunteer_service":
             raise RuleViolation(
                 "volunteer_service",
@@ -179,7 +207,7 @@ class ServiceMixin(RegistryBase):
         else:
             assert minutes is not None
             interval_end = begins + timedelta(minutes=minutes)
-        now = self._now()
+        now = self._now() if now is None else now
         if begins > now:
             raise InvalidValue("start", "must not be in the future", shown=_shown(begins))
         if interval_end > now:
@@ -193,17 +221,6 @@ class ServiceMixin(RegistryBase):
         if entered < interval_end:
             raise InvalidValue("recorded_at", f"must not be before the service ended ({_shown(interval_end)})",
                                shown=_shown(entered))
-        other = ledger.overlapping(
-            self._store, who.id, to_utc_text(begins), to_utc_text(interval_end), exclude=exclude
-        )
-        if other is not None:
-            theirs = from_text(other["start"], self.zone)
-            assert theirs is not None
-            raise Conflict(
-                f"the service {_shown(begins)} → {_shown(interval_end)} overlaps record {other['id']!r} "
-                f"({_shown(theirs)}, {other['minutes']} minutes, {other['status']}) of volunteer {who.id!r}",
-                other=other["id"],
-            )
         assert act.end is not None
         deadline = add_working_days(act.end.date(), self.settings.late_after_working_days)
         late = (first_recorded or entered).astimezone(self.zone).date() > deadline
@@ -216,7 +233,18 @@ class ServiceMixin(RegistryBase):
             "source": source,
             "recorded_at": entered,
             "late": late,
+            "interval_end": interval_end,
         }
+
+    def _overlap(self, who: Volunteer, fields: dict[str, Any], other: dict[str, Any]) -> Conflict:
+        """The refusal of a version whose interval meets ``other``, a live record of the same volunteer."""
+        theirs = from_text(other["start"], self.zone)
+        assert theirs is not None
+        return Conflict(
+            f"the service {_shown(fields['start'])} → {_shown(fields['interval_end'])} overlaps record "
+            f"{other['id']!r} ({_shown(theirs)}, {other['minutes']} minutes, {other['status']}) of volunteer {who.id!r}",
+            other=other["id"],
+        )
 
     def _check_within(self, act: Activity, begins: datetime, ends: datetime) -> None:
         assert act.start is not None and act.end is not None

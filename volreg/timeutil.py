@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import tz
 
@@ -36,10 +37,20 @@ _DATE_TIME = re.compile(
 def get_zone(name: str) -> tzinfo:
     """Return the time zone called ``name`` (an IANA name such as ``Asia/Shanghai``).
 
+    The standard library's ``zoneinfo`` is used when it knows the zone, else python-dateutil's ``tz.gettz``
+    (which ships its own zone data, for systems without one). Both follow PEP 495 (``fold``), so answers are
+    the same; ``zoneinfo`` computes offsets in C, about a hundred times faster than dateutil's tzfile, which
+    matters when an import compares and converts several aware datetimes per row, millions of times.
+
     Raises:
         InvalidValue: the name is not a known time zone.
     """
-    zone = tz.gettz(name) if isinstance(name, str) and name.strip() else None
+    zone: tzinfo | None = None
+    if isinstance(name, str) and name.strip():
+        try:
+            zone = ZoneInfo(name.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = tz.gettz(name)
     if zone is None:
         raise InvalidValue("timezone", "must be an IANA time zone name such as 'Asia/Shanghai'", name)
     return zone
@@ -144,7 +155,8 @@ def to_text(moment: datetime, zone: tzinfo) -> str:
 
 def to_utc_text(moment: datetime) -> str:
     """Store an aware datetime as fixed-width UTC text, so that text order is time order."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is several times faster than strftime and gives the same fixed-width text.
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def from_text(text: str | None, zone: tzinfo) -> datetime | None:

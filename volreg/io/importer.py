@@ -8,6 +8,11 @@ and column, never an exception; personal values in a problem are masked.
 Every row is written inside its own savepoint, so a bad row leaves nothing behind. ``all_or_nothing`` runs the
 whole file in one transaction and rolls it back when there is any problem; ``valid_rows`` commits batches of
 good rows and reports the bad ones.
+
+A kind with many rows (service records) can be *batched* instead: each new row is checked completely without
+writing (:meth:`KindHandler.check`, against the registry and the rows staged before it), and a batch of
+checked rows is written at once (:meth:`KindHandler.write`). No per-row savepoint is needed, because a row
+that fails its check is never staged; the report is the same as the row-by-row path would give.
 """
 
 from __future__ import annotations
@@ -145,12 +150,23 @@ class ImportContext:
     registry: Registry
     source: str
     actor: str
+    cache: dict[Any, Any] = attrs.field(factory=dict, eq=False, repr=False)
+    """Per-file state of the handler: look-ups it may reuse for the whole file, and the rows it has staged."""
 
     def external(self, kind: str, key: str) -> str | None:
         """The entity an external id of ``kind`` from this source was imported as, or None."""
         return self.registry._store.scalar(
             "SELECT entity_id FROM import_identity WHERE kind = ? AND source = ? AND key = ?",
             [kind, self.source, key],
+        )
+
+    def remember_many(self, kind: str, pairs: list[tuple[str, str]]) -> None:
+        """Record many external ids of ``kind`` at once (first import wins)."""
+        at = to_utc_text(now(self.registry.zone))
+        self.registry.db.conn.executemany(
+            "INSERT INTO import_identity (kind, source, key, entity_id, imported_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            [(kind, self.source, key, entity_id, at) for key, entity_id in pairs],
         )
 
     def remember(self, kind: str, key: str, entity_id: str) -> None:
@@ -170,13 +186,19 @@ class KindHandler:
     then ``update`` it or ``create`` a new one. Any :class:`volreg.VolregError` raised on the way becomes a
     :class:`Problem`; an ``InvalidValue`` whose ``field`` is one of ``fields`` points at that column.
 
+    A *batched* handler (``batched = True``) creates differently: the importer calls ``check`` for each new
+    record (no savepoint, nothing written) and ``write`` for each batch of checked records. Its ``find`` must
+    also see the records staged in the current batch (keep them in ``ctx.cache``).
+
     Attributes:
         kind: the ``kind=`` value, e.g. ``"service_records"``.
         fields: the fields rows may carry; ``external_id`` is added for every kind.
+        batched: whether new records are checked one by one and written a batch at a time.
     """
 
     kind: ClassVar[str]
     fields: ClassVar[tuple[Field, ...]]
+    batched: ClassVar[bool] = False
 
     def convert(self, ctx: ImportContext, values: Mapping[str, Any]) -> dict[str, Any]:
         """Turn non-blank cells (field → text, number or date) into checked values.
@@ -197,6 +219,21 @@ class KindHandler:
     def update(self, ctx: ImportContext, entity_id: str, record: Mapping[str, Any]) -> bool:
         """Bring an existing entity in line with the record; return whether anything changed."""
         return False
+
+    def check(self, ctx: ImportContext, record: Mapping[str, Any]) -> tuple[str, Any]:
+        """(Batched kinds) Check a new record against the registry and the staged records; write nothing.
+
+        Returns:
+            ``(entity_id, staged)``: the id the record will have, and what :meth:`write` needs to write it.
+
+        Raises:
+            VolregError: the record breaks a rule; nothing is staged.
+        """
+        raise NotImplementedError
+
+    def write(self, ctx: ImportContext, staged: list[Any]) -> None:
+        """(Batched kinds) Write checked records (inside the importer's transaction) and forget the batch."""
+        raise NotImplementedError
 
 
 HANDLERS: dict[str, KindHandler] = {}
@@ -242,14 +279,18 @@ class _Run:
     """The state of one import: column maps, counts and problems."""
 
     def __init__(self, ctx: ImportContext, handler: KindHandler, reader: TableReader, file: str,
-                 mapping: Mapping[str, str | None] | None) -> None:
+                 mapping: Mapping[str, str | None] | None, batch_size: int = 500) -> None:
         self.ctx, self.handler, self.reader, self.file, self.mapping = ctx, handler, reader, file, mapping
+        self.batch_size = batch_size
         self.fields = {f.name: f for f in (Field("external_id"), *handler.fields)}
         self.tally: Counter[str] = Counter()
         self.problems: list[Problem] = []
         self.maps: dict[tuple[str, ...], dict[str, str]] = {}
         self.ignored: dict[str, None] = {}
         self.stop = False
+        # Batched kinds: (line, staged) awaiting write, and the external ids they carry.
+        self.staged: list[tuple[int, Any]] = []
+        self.staged_external: dict[str, str] = {}
 
     def problem(self, line: int | None, column: str | None, value: Any, message: str, field: str | None = None) -> None:
         shown = None if value is None else str(value)
@@ -302,6 +343,9 @@ class _Run:
             for name in missing:
                 self.problem(raw.line, _header(columns, name), None, f"{label(name)} must not be empty", name)
             return
+        if self.handler.batched:
+            self._stage(raw, columns, values, header_of)
+            return
         store = self.ctx.registry._store
         try:
             with store.write():
@@ -317,12 +361,69 @@ class _Run:
                 if external:
                     self.ctx.remember(self.handler.kind, external, found)
         except (VolregError, sqlite3.IntegrityError) as error:
-            named = getattr(error, "field", None)
-            at: str | None = named if named in self.fields else None
-            self.problem(raw.line, header_of.get(at or "") or _header(columns, at),
-                         values.get(at) if at else None, str(error), at)
+            self._fail(error, raw.line, columns, values, header_of)
             return
         self.tally[outcome] += 1
+
+    def _fail(self, error: Exception, line: int, columns: Mapping[str, str], values: Mapping[str, Any],
+              header_of: Mapping[str, str]) -> None:
+        named = getattr(error, "field", None)
+        at: str | None = named if named in self.fields else None
+        self.problem(line, header_of.get(at or "") or _header(columns, at), values.get(at) if at else None,
+                     str(error), at)
+
+    def _stage(self, raw: RawRow, columns: Mapping[str, str], values: Mapping[str, Any],
+               header_of: Mapping[str, str]) -> None:
+        """The batched path: convert, find, and either update at once or check and stage for :meth:`flush`."""
+        ctx, handler = self.ctx, self.handler
+        try:
+            record = handler.convert(ctx, values)
+            external = None if values.get("external_id") is None else str(values["external_id"])
+            found = None
+            if external:
+                found = self.staged_external.get(external) or ctx.external(handler.kind, external)
+            if found is None:
+                found = handler.find(ctx, record)
+            if found is None:
+                entity_id, staged = handler.check(ctx, record)
+                self.staged.append((raw.line, staged))
+                if external:
+                    self.staged_external[external] = entity_id
+                outcome = "created"
+            else:
+                with ctx.registry._store.write():
+                    outcome = "updated" if handler.update(ctx, found, record) else "skipped"
+                    if external and external not in self.staged_external:
+                        ctx.remember(handler.kind, external, found)
+        except (VolregError, sqlite3.IntegrityError) as error:
+            self._fail(error, raw.line, columns, values, header_of)
+            return
+        self.tally[outcome] += 1
+        if len(self.staged) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the staged records of a batched kind (inside the caller's transaction)."""
+        if not self.staged:
+            return
+        ctx, handler, store = self.ctx, self.handler, self.ctx.registry._store
+        staged, self.staged = self.staged, []
+        externals, self.staged_external = self.staged_external, {}
+        try:
+            with store.write():
+                handler.write(ctx, [item for _, item in staged])
+                ctx.remember_many(handler.kind, list(externals.items()))
+        except (VolregError, sqlite3.IntegrityError):
+            # Checked rows should not fail; if one does (a concurrent writer, say), find it row by row.
+            for line, item in staged:
+                try:
+                    with store.write():
+                        handler.write(ctx, [item])
+                except (VolregError, sqlite3.IntegrityError) as error:
+                    self.problem(line, None, None, str(error))
+                    self.tally["created"] -= 1
+            with store.write():
+                ctx.remember_many(handler.kind, list(externals.items()))
 
 
 def _header(columns: Mapping[str, str], field: str | None) -> str | None:
@@ -365,7 +466,7 @@ def import_file(
             row numbers do not collide.
         format: ``csv``, ``tsv``, ``xlsx`` or ``jsonl``; by default from the suffix.
         encoding: the CSV encoding; detected by default.
-        batch_size: rows per transaction in ``valid_rows`` mode.
+        batch_size: rows per transaction in ``valid_rows`` mode, and rows per write of a batched kind.
         progress: show a progress bar on stderr; by default only when stderr is a terminal.
 
     Returns:
@@ -392,7 +493,7 @@ def import_file(
     reader = TableReader(path, format=format, encoding=encoding)
     name = Path(path).name
     ctx = ImportContext(registry, source or "", f"import {name}" + (f" ({source})" if source else ""))
-    run = _Run(ctx, handler, reader, name, mapping)
+    run = _Run(ctx, handler, reader, name, mapping, batch_size)
     bar = _Progress(reader, name, sys.stderr.isatty() if progress is None else progress)
     rows = iter(reader)
     written = True
@@ -406,6 +507,7 @@ def import_file(
                         bar.tick()
                         if run.stop:
                             break
+                    run.flush()
                     if run.problems:
                         raise _Rollback
             except _Rollback:
@@ -418,6 +520,7 @@ def import_file(
                         bar.tick()
                         if run.stop:
                             break
+                    run.flush()
     finally:
         bar.close()
     counts = run.tally if written else Counter(rows=run.tally["rows"])

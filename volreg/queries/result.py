@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import IO, Any, overload
 
-from ..errors import MissingDependency
+from ..errors import InvalidValue, MissingDependency
 from ..personal import mask_id_text, mask_phone
 
 __all__ = ["Result", "neutralise", "mask_personal"]
@@ -33,6 +33,13 @@ def mask_personal(column: str, value: Any) -> Any:
     return value
 
 
+def _phone_kept(column: str, value: Any) -> Any:
+    """Like :func:`mask_personal`, but phone columns are kept (``Result(..., unmask=registry)``)."""
+    if column == "phone" or column.endswith("_phone"):
+        return value
+    return mask_personal(column, value)
+
+
 def neutralise(value: Any) -> Any:
     """Make a text cell safe for spreadsheets: one starting with ``=``, ``+``, ``-`` or ``@`` gets a ``'``.
 
@@ -48,12 +55,34 @@ class Result(Sequence[Mapping[str, Any]]):
 
     A ``Result`` is a sequence: ``len(result)``, ``result[0]["minutes"]``, ``for row in result``.
     In a notebook it shows as an HTML table; ``str()`` gives an aligned text table.
+
+    Phone and ID-number columns are masked when the result is made, so every print and export of it is
+    masked. A caller holding the registry (opened with its key) may keep phone numbers in clear by passing
+    ``unmask=registry``, e.g. for a contact list of the organisers who must call volunteers. ID-number
+    columns stay masked even then: the registry never stores an ID number, only its keyed digest and masked
+    form, so there is nothing to unmask.
+
+    Args:
+        columns: the column names, in order.
+        rows: mappings from column name to value (missing columns are None).
+        unmask: the :class:`volreg.Registry` the rows come from, to keep phone numbers in clear.
+
+    Raises:
+        InvalidValue: ``unmask`` is not a registry.
     """
 
-    def __init__(self, columns: Iterable[str], rows: Iterable[Mapping[str, Any]]) -> None:
+    def __init__(self, columns: Iterable[str], rows: Iterable[Mapping[str, Any]], *, unmask: Any = None) -> None:
+        from ..registry import Registry  # a cycle at import time otherwise
+
+        if unmask is not None and not isinstance(unmask, Registry):
+            raise InvalidValue("unmask", "must be the volreg.Registry the rows come from, opened with its key",
+                               type(unmask).__name__)
         self.columns: tuple[str, ...] = tuple(columns)
+        self._unmask = unmask
+        keep = unmask is not None
         self._rows: list[dict[str, Any]] = [
-            {c: mask_personal(c, row.get(c)) for c in self.columns} for row in rows
+            {c: _phone_kept(c, row.get(c)) if keep else mask_personal(c, row.get(c)) for c in self.columns}
+            for row in rows
         ]
 
     @overload
@@ -64,7 +93,7 @@ class Result(Sequence[Mapping[str, Any]]):
 
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
-            return Result(self.columns, self._rows[index])
+            return Result(self.columns, self._rows[index], unmask=self._unmask)
         return self._rows[index]
 
     def __len__(self) -> int:

@@ -373,6 +373,95 @@ def m004_import_identity(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m006_views(db: Database) -> None:
+    """Readable views for Datasette (and any SQL client): verified hours, nominations, activities, the roll.
+
+    Only verified service counts, as in :func:`volreg.hours`. No view has a phone, ID digest or masked ID
+    column; names of people (and families) who have not consented to publication are masked like
+    ``王*明`` (``王**家庭``), as on the public honour roll, since a Datasette instance is easily made public.
+    The masking is written out in SQL here rather than generated, because a shipped migration must not change.
+    """
+    run_script(
+        db,
+        """
+        CREATE VIEW hours_by_volunteer AS
+        SELECT v.id AS volunteer, v.number AS volunteer_number,
+            CASE WHEN p.consent = 1 OR p.name = '' THEN p.name
+                 WHEN length(p.name) <= 2 THEN substr(p.name, 1, 1) || '*'
+                 ELSE substr(p.name, 1, 1) || replace(hex(zeroblob(length(p.name) - 2)), '00', '*')
+                      || substr(p.name, -1) END AS volunteer_name,
+            v.organisation AS organisation, o.name AS organisation_name,
+            SUM(r.minutes) AS minutes, ROUND(SUM(r.minutes) / 60.0, 2) AS hours, COUNT(*) AS records
+        FROM service_records r JOIN volunteers v ON v.id = r.volunteer JOIN people p ON p.id = v.person
+        LEFT JOIN organisations o ON o.id = v.organisation
+        WHERE r.status = 'verified'
+        GROUP BY v.id;
+
+        CREATE VIEW hours_by_month AS
+        SELECT substr(r.start, 1, 7) AS month,
+            SUM(r.minutes) AS minutes, ROUND(SUM(r.minutes) / 60.0, 2) AS hours, COUNT(*) AS records,
+            COUNT(DISTINCT r.volunteer) AS volunteers
+        FROM service_records r
+        WHERE r.status = 'verified'
+        GROUP BY substr(r.start, 1, 7);
+
+        CREATE VIEW hours_by_organisation AS
+        SELECT a.organiser AS organisation, o.name AS organisation_name, CAST(substr(r.start, 1, 4) AS INTEGER) AS year,
+            SUM(r.minutes) AS minutes, ROUND(SUM(r.minutes) / 60.0, 2) AS hours, COUNT(*) AS records,
+            COUNT(DISTINCT r.volunteer) AS volunteers
+        FROM service_records r JOIN activities a ON a.id = r.activity
+        LEFT JOIN organisations o ON o.id = a.organiser
+        WHERE r.status = 'verified'
+        GROUP BY a.organiser, CAST(substr(r.start, 1, 4) AS INTEGER);
+
+        CREATE VIEW activity_counts_by_studio AS
+        SELECT a.studio AS studio, st.name AS studio_name, CAST(substr(a.start, 1, 4) AS INTEGER) AS year,
+            COUNT(DISTINCT a.id) AS activities, COUNT(DISTINCT r.volunteer) AS participants,
+            COUNT(r.id) AS service_records, COALESCE(SUM(r.minutes), 0) AS minutes,
+            ROUND(COALESCE(SUM(r.minutes), 0) / 60.0, 2) AS hours
+        FROM activities a LEFT JOIN service_records r ON r.activity = a.id AND r.status = 'verified'
+        LEFT JOIN studios st ON st.id = a.studio
+        GROUP BY a.studio, CAST(substr(a.start, 1, 4) AS INTEGER);
+
+        CREATE VIEW nomination_counts AS
+        SELECT n.honour AS honour, t.name AS honour_name, t.level AS level, n.year AS year, n.period AS period,
+            n.category AS category, c.label AS category_name, n.status AS status,
+            COUNT(*) AS nominations, COUNT(DISTINCT coalesce(n.person, n.family, n.organisation)) AS nominees
+        FROM nominations n JOIN honour_titles t ON t.code = n.honour
+        LEFT JOIN categories c ON c.code = n.category AND c.vocabulary = 'honour'
+        GROUP BY n.honour, n.year, n.period, n.category, n.status;
+
+        CREATE VIEW honour_roll_view AS
+        SELECT h.id AS id, h.honour AS honour, t.name AS honour_name, t.level AS level,
+            h.recipient_kind AS recipient_kind,
+            CASE
+                WHEN h.recipient_kind = 'group' THEN o.name
+                WHEN coalesce(p.consent, fam.consent) = 1 OR coalesce(p.name, fam.name, '') = '' THEN coalesce(p.name, fam.name)
+                WHEN h.recipient_kind = 'family' AND fam.name LIKE '%家庭' AND length(fam.name) > 2 THEN
+                    CASE WHEN length(fam.name) - 2 <= 2 THEN substr(fam.name, 1, 1) || '*'
+                         ELSE substr(fam.name, 1, 1) || replace(hex(zeroblob(length(fam.name) - 4)), '00', '*')
+                              || substr(fam.name, length(fam.name) - 2, 1) END || '家庭'
+                WHEN h.recipient_kind = 'family' AND fam.name LIKE '%家' AND length(fam.name) > 1 THEN
+                    CASE WHEN length(fam.name) - 1 <= 2 THEN substr(fam.name, 1, 1) || '*'
+                         ELSE substr(fam.name, 1, 1) || replace(hex(zeroblob(length(fam.name) - 3)), '00', '*')
+                              || substr(fam.name, length(fam.name) - 1, 1) END || '家'
+                ELSE
+                    CASE WHEN length(coalesce(p.name, fam.name)) <= 2 THEN substr(coalesce(p.name, fam.name), 1, 1) || '*'
+                         ELSE substr(coalesce(p.name, fam.name), 1, 1)
+                              || replace(hex(zeroblob(length(coalesce(p.name, fam.name)) - 2)), '00', '*')
+                              || substr(coalesce(p.name, fam.name), -1) END
+            END AS recipient_name,
+            h.category AS category, c.label AS category_name, h.period AS period, h.year AS year,
+            e.number AS edition, h.awarded_on AS awarded_on, h.grade AS grade, h.deed AS deed
+        FROM honours h JOIN honour_titles t ON t.code = h.honour
+        LEFT JOIN people p ON p.id = h.person LEFT JOIN families fam ON fam.id = h.family
+        LEFT JOIN organisations o ON o.id = h.organisation LEFT JOIN honour_editions e ON e.id = h.edition
+        LEFT JOIN categories c ON c.code = h.category AND c.vocabulary = 'honour'
+        """,
+    )
+
+
 def _known() -> set[str]:
     return {m.name for m in MIGRATIONS.pending(Database(memory=True))}
 

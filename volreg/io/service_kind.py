@@ -1,0 +1,285 @@
+"""Importing service records (sign-in sheets, exports of other volunteer systems), a batch at a time.
+
+A service record names its volunteer by volunteer number (志愿者编号) or resident ID number (身份证号), its
+activity by id or external id, and its time by start and end (开始时间/结束时间, or bare times with a 日期
+column) and/or hours (服务时长, decimals such as ``1.25`` becoming exact minutes). A status column (审核状态)
+of 已审核/verified imports the record verified, by the 审核人 column or else the activity's organiser
+(谁组织谁记录，谁记录谁证明); anything else imports it pending.
+
+Every rule of :meth:`volreg.Registry.log_service` applies (through the same ``_service_fields``), with
+``source="import"``; only the overlap check is done here, against the ledger and against the rows staged
+earlier in the same batch. Identity without an external id: the same volunteer, activity and start; a
+re-imported row that matches a record whose minutes were since corrected is still recognised, because the
+superseded version keeps the imported values.
+
+Speed: a file may hold millions of rows, so per-row work is kept small. Volunteers, activities and parsed
+times are looked up once per file and reused (bounded caches); one indexed query per row finds both the
+row's identity and any overlapping record; rows are staged and written with one ``executemany`` per batch
+(records and their journal entries) instead of one savepoint per row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from ..base import new_id, public_view
+from ..errors import Conflict, InvalidValue, RuleViolation
+from ..model import Activity, ServiceRecord, Volunteer
+from ..service import MAX_MINUTES
+from ..timeutil import minutes_between, to_utc_text
+from . import values as v
+from .importer import Field, ImportContext, KindHandler, register_kind
+
+__all__ = ["ServiceRecordsHandler", "STATUS_LABELS"]
+
+STATUS_LABELS = {
+    "pending": "pending", "待审核": "pending", "未审核": "pending", "待认证": "pending", "未认证": "pending",
+    "verified": "verified", "已审核": "verified", "审核通过": "verified", "已认证": "verified",
+    "已通过": "verified", "通过": "verified",
+}
+"""How a status cell is read: a record is imported ``pending`` or ``verified``."""
+
+# A row's identity (same volunteer, activity and start) and every record it could overlap, in one query.
+# No record is longer than 24 hours (MAX_MINUTES, and a CHECK in the schema), so one that overlaps starts
+# less than a day before this one: the lower bound keeps the index range short for volunteers with years
+# of records.
+_NEARBY = (
+    "SELECT id, activity, start_utc, status, start, minutes FROM service_records "
+    "WHERE volunteer = ? AND start_utc < ? AND start_utc > ? AND end_utc > ? ORDER BY start_utc"
+)
+_CACHE_LIMIT = 200_000  # entries per look-up cache; cleared when full, so memory stays bounded
+_LIVE = ("pending", "verified")
+
+
+def _cached(ctx: ImportContext, name: str) -> dict[Any, Any]:
+    cache = ctx.cache.get(name)
+    if cache is None or len(cache) > _CACHE_LIMIT:
+        cache = ctx.cache[name] = {}
+    return cache
+
+
+def _day_before(moment: datetime) -> str:
+    return to_utc_text(moment - timedelta(minutes=MAX_MINUTES))
+
+
+def _volunteer(ctx: ImportContext, number: Any, id_text: Any) -> Volunteer:
+    """The volunteer a row names, looked up once per file; a number and an ID number must agree."""
+    cache = _cached(ctx, "volunteers")
+    key = (number, id_text)
+    who = cache.get(key)
+    if who is None:
+        if number is not None and id_text is not None:
+            found = v.volunteer_ref(ctx, number=number)
+            parsed = v.id_number(ctx, id_text)
+            registry = ctx.registry
+            who = registry.volunteer(found)
+            held = registry._store.scalar("SELECT id_digest FROM people WHERE id = ?", [who.person])
+            if held != registry._digest("id_number", parsed.number):
+                raise InvalidValue("id_number", f"must be the ID number of volunteer {who.number}",
+                                   shown=parsed.masked)
+        else:
+            who = ctx.registry.volunteer(v.volunteer_ref(ctx, number=number, id_text=id_text))
+        cache[key] = who
+    return who
+
+
+def _activity(ctx: ImportContext, value: Any) -> Activity:
+    cache = _cached(ctx, "activities")
+    act = cache.get(value)
+    if act is None:
+        act = cache[value] = ctx.registry.activity(v.activity_ref(ctx, value))
+    return act
+
+
+def _moment(ctx: ImportContext, value: Any, field: str, on: date | None) -> datetime:
+    """A time cell, parsed once per distinct value (sign-in sheets repeat the same times)."""
+    cache = _cached(ctx, "moments")
+    key = (value, field, on)
+    moment = cache.get(key)
+    if moment is None:
+        moment = cache[key] = v.moment(ctx, value, field, on)
+    return moment
+
+
+def _whole_minutes(value: Any) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or int(text) <= 0:
+        raise InvalidValue("minutes", "must be a positive whole number of minutes", text)
+    return int(text)
+
+
+class ServiceRecordsHandler(KindHandler):
+    """Service records: 活动 and 开始时间 (required); 志愿者编号 or 身份证号; 结束时间 and/or 服务时长 (hours) or
+    分钟; 日期 (then times may be bare, ``9:00``); 审核状态, 审核人, 录入时间, 备注.
+    """
+
+    kind = "service_records"
+    batched = True
+    fields = (
+        Field("volunteer_number"),
+        Field("id_number", personal="id_number"),
+        Field("activity", required=True),
+        Field("start", required=True),
+        Field("end"),
+        Field("date"),
+        Field("hours"),
+        Field("minutes"),
+        Field("status"),
+        Field("verifier"),
+        Field("recorded_at"),
+        Field("note"),
+    )
+
+    # -- reading a row ------------------------------------------------------------------------------
+
+    def convert(self, ctx: ImportContext, values: Mapping[str, Any]) -> dict[str, Any]:
+        get = values.get
+        if get("volunteer_number") is None and get("id_number") is None:
+            raise InvalidValue("volunteer_number", "or 'id_number' (身份证号) must name the volunteer", None)
+        who = _volunteer(ctx, get("volunteer_number"), get("id_number"))
+        act = _activity(ctx, values["activity"])
+        on = None if get("date") is None else v.day(ctx, values["date"], "date")
+        start = _moment(ctx, values["start"], "start", on)
+        end = None if get("end") is None else _moment(ctx, values["end"], "end", on)
+        minutes = None if get("hours") is None else v.minutes_from_hours(values["hours"])
+        if get("minutes") is not None:
+            given = _whole_minutes(values["minutes"])
+            if minutes is not None and given != minutes:
+                raise InvalidValue("minutes", f"must agree with 'hours' ({minutes} minutes)", given)
+            minutes = given
+        if end is None and minutes is None:
+            raise InvalidValue("end", "or 'hours' (服务时长) must be given", None)
+        status = "pending"
+        if get("status") is not None:
+            status = v.choice(values["status"], "status", STATUS_LABELS, ())
+        return {
+            "volunteer": who,
+            "activity": act,
+            "start": start,
+            "end": end,
+            "minutes": minutes,
+            "effective": minutes if minutes is not None else minutes_between(start, end),  # type: ignore[arg-type]
+            "status": status,
+            "verifier": None if get("verifier") is None else v.text(values["verifier"], "verifier", 200),
+            "recorded_at": None if get("recorded_at") is None else _moment(ctx, values["recorded_at"],
+                                                                              "recorded_at", None),
+            "note": "" if get("note") is None else v.text(values["note"], "note"),
+        }
+
+    @staticmethod
+    def _span(record: Mapping[str, Any]) -> tuple[str, str]:
+        start = record["start"]
+        end = record["end"] if record["end"] is not None else start + timedelta(minutes=record["effective"])
+        return to_utc_text(start), to_utc_text(end)
+
+    # -- identity -------------------------------------------------------------------------------------
+
+    def find(self, ctx: ImportContext, record: Mapping[str, Any]) -> str | None:
+        who, act = record["volunteer"], record["activity"]
+        start_utc, end_utc = self._span(record)
+        staged = ctx.cache.get("staged_keys", {}).get((who.id, act.id, start_utc))
+        if staged is not None:
+            return str(staged)
+        # One indexed query finds the row's identity (same volunteer, activity and start, any status) and
+        # every record it could overlap; check() reuses the rows.
+        rows = ctx.registry.db.conn.execute(
+            _NEARBY, [who.id, end_utc, _day_before(record["start"]), start_utc],
+        ).fetchall()
+        ctx.cache["nearby"] = ((who.id, start_utc, end_utc), rows)
+        for row in rows:
+            if row[1] == act.id and row[2] == start_utc:
+                return str(row[0])
+        return None
+
+    def update(self, ctx: ImportContext, entity_id: str, record: Mapping[str, Any]) -> bool:
+        registry = ctx.registry
+        staged = ctx.cache.get("staged", {}).get(entity_id)
+        if staged is not None:
+            if staged != record["effective"]:
+                raise InvalidValue("hours", f"must match the earlier row of this file for the same volunteer, "
+                                            f"activity and start ({staged} minutes)", record["effective"])
+            return False
+        old = registry.service_record(entity_id)
+        same = (old.volunteer, old.activity, old.start, old.minutes) == (
+            record["volunteer"].id, record["activity"].id, record["start"], record["effective"])
+        if not same:
+            raise InvalidValue(
+                "hours", f"must match service record {old.id!r} imported earlier ({old.minutes} minutes from "
+                f"{old.start:%Y-%m-%d %H:%M}); change it with registry.correct_service, not by re-importing",
+                record["effective"])
+        if record["status"] == "verified" and old.status == "pending":
+            registry.verify_service(old, by=self._verifier(record))
+            return True
+        return False
+
+    # -- checking and writing a batch ------------------------------------------------------------------
+
+    @staticmethod
+    def _verifier(record: Mapping[str, Any]) -> str:
+        return str(record["verifier"] or record["activity"].organiser or "import")
+
+    def check(self, ctx: ImportContext, record: Mapping[str, Any]) -> tuple[str, Any]:
+        registry = ctx.registry
+        who: Volunteer = record["volunteer"]
+        act: Activity = record["activity"]
+        now = ctx.cache.get("now")
+        if now is None:
+            now = ctx.cache["now"] = registry._now()
+        fields = registry._service_fields(
+            who, act, start=record["start"], end=record["end"], minutes=record["minutes"], source="import",
+            recorded_at=record["recorded_at"], first_recorded=None, now=now,
+        )
+        start_utc, end_utc = to_utc_text(fields["start"]), to_utc_text(fields["interval_end"])
+        nearby = ctx.cache.get("nearby")
+        if nearby is not None and nearby[0] == (who.id, start_utc, end_utc):
+            rows = nearby[1]
+        else:
+            rows = registry.db.conn.execute(
+                _NEARBY, [who.id, end_utc, _day_before(fields["start"]), start_utc],
+            ).fetchall()
+        for row in rows:
+            if row[3] in _LIVE:
+                raise registry._overlap(who, fields, {"id": row[0], "start": row[4], "minutes": row[5],
+                                                      "status": row[3]})
+        intervals = ctx.cache.setdefault("intervals", {}).setdefault(who.id, [])
+        for other_start, other_end, other in intervals:
+            if other_start < end_utc and other_end > start_utc:
+                raise Conflict(f"{registry._overlap(who, fields, other)} (staged from an earlier row of this file)",
+                               other=other["id"])
+        status = record["status"]
+        verified_by = None
+        if status == "verified":
+            verified_by = self._verifier(record)
+            if verified_by in (who.id, who.person, who.number):
+                raise RuleViolation("self_verification",
+                                    f"volunteer {who.id!r} cannot verify their own service record")
+        del fields["interval_end"]
+        record_id = new_id("svc")
+        entry = ServiceRecord(
+            id=record_id, lineage=record_id, status=status, recorded_by=ctx.actor, note=record["note"],
+            verified_at=now if verified_by else None, verified_by=verified_by, **fields,
+        )
+        row = registry._service_row(entry)
+        journal = {
+            "at": to_utc_text(now), "actor": ctx.actor, "action": "create", "entity": "service_record",
+            "entity_id": record_id, "before": None,
+            "after": json.dumps(public_view(entry), ensure_ascii=False, default=str), "note": "",
+        }
+        intervals.append((start_utc, end_utc, {"id": record_id, "start": row["start"], "minutes": entry.minutes,
+                                                "status": status}))
+        ctx.cache.setdefault("staged_keys", {})[(who.id, act.id, start_utc)] = record_id
+        ctx.cache.setdefault("staged", {})[record_id] = entry.minutes
+        return record_id, (row, journal)
+
+    def write(self, ctx: ImportContext, staged: list[Any]) -> None:
+        store = ctx.registry._store
+        store.insert_many("service_records", [row for row, _ in staged])
+        store.insert_many("journal", [journal for _, journal in staged])
+        for name in ("staged_keys", "staged", "intervals", "nearby"):
+            ctx.cache.pop(name, None)
+
+
+register_kind(ServiceRecordsHandler())
