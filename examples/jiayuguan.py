@@ -401,8 +401,8 @@ def report(registry: volreg.Registry) -> str:
 def main(argv: list[str]) -> int:
     """Build the example (in memory, or in the file named by the first argument) and print the report."""
     path = argv[1] if len(argv) > 1 else ":memory:"
-    # A fixed key keeps the example reproducible; a real registry keeps its key secret (see the README).
-    registry = volreg.open(path, key="jiayuguan-example")
+    # A file registry gets its key file (DB.key) beside it, so the command line opens it as it is.
+    registry = volreg.open(path)
     if next(registry.organisations(), None) is not None:
         print(f"{path} already holds a registry; give a new file name", file=sys.stderr)
         return 1

@@ -13,6 +13,35 @@ from factories import make_id_number
 
 import volreg
 
+EXAMPLE_SCRIPT = Path(__file__).resolve().parent.parent / "examples" / "jiayuguan.py"
+
+
+@pytest.fixture(scope="session")
+def example_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """Run `python examples/jiayuguan.py DB` once per session: the file it built and what it printed."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path_factory.mktemp("example") / "jiayuguan.db"
+    env = {k: v for k, v in os.environ.items() if k != "VOLREG_KEY"}
+    done = subprocess.run([sys.executable, str(EXAMPLE_SCRIPT), str(path)], capture_output=True, text=True,
+                          timeout=600, check=True, env=env)
+    return path, done.stdout
+
+
+@pytest.fixture
+def example_db(example_build: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The Jiayuguan example registry file (opened with the key file beside it)."""
+    monkeypatch.delenv("VOLREG_KEY", raising=False)
+    return example_build[0]
+
+
+@pytest.fixture
+def example_output(example_build: tuple[Path, str]) -> str:
+    """What the example script printed."""
+    return example_build[1]
+
 
 @pytest.fixture
 def registry() -> volreg.Registry:

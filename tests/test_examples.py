@@ -21,12 +21,12 @@ import jiayuguan  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def figures() -> dict:
-    """The example registry, built once in memory, and its figures."""
-    registry = volreg.open(":memory:", key="example-test")
-    jiayuguan.build(registry)
-    yield jiayuguan.figures(registry)
-    registry.close()
+def figures(example_build: tuple[Path, str]) -> dict:
+    """The figures of the example registry that `python examples/jiayuguan.py DB` built."""
+    path = example_build[0]
+    key = Path(str(path) + ".key").read_text().strip()
+    with volreg.open(path, key=key) as registry:
+        return jiayuguan.figures(registry)
 
 
 def test_five_studios_ran_more_than_120_activities(figures: dict) -> None:
@@ -119,14 +119,22 @@ def test_nomination_funnel(figures: dict) -> None:
     } == dict(figures["funnel"])
 
 
-def test_the_example_runs_as_a_script_into_a_file(tmp_path: Path) -> None:
-    """`python examples/jiayuguan.py DB` builds the file and prints the report; a second run refuses it."""
-    db = tmp_path / "jiayuguan.db"
-    done = subprocess.run([sys.executable, str(EXAMPLES / "jiayuguan.py"), str(db)],
-                          capture_output=True, text=True, timeout=300, check=True)
-    assert "  total: 122" in done.stdout
-    assert "submitted 14 → verified 11 → public_review 11 → expert_review 11 → publicity 8 → awarded 8" in done.stdout
-    assert db.exists()
-    again = subprocess.run([sys.executable, str(EXAMPLES / "jiayuguan.py"), str(db)],
+def test_the_script_printed_the_report(example_db: Path, example_output: str) -> None:
+    """`python examples/jiayuguan.py DB` printed the report and left the file with its key beside it."""
+    assert "  total: 122" in example_output
+    assert "submitted 14 → verified 11 → public_review 11 → expert_review 11 → publicity 8 → awarded 8" in example_output
+    assert Path(str(example_db) + ".key").exists()
+
+
+def test_a_second_run_into_the_same_file_is_refused(example_db: Path) -> None:
+    """Building the example into a file that already holds a registry is refused, and changes nothing."""
+    again = subprocess.run([sys.executable, str(EXAMPLES / "jiayuguan.py"), str(example_db)],
                            capture_output=True, text=True, timeout=60)
     assert 1 == again.returncode and "already holds a registry" in again.stderr
+
+
+def test_the_example_in_memory_prints_the_same_report(example_output: str) -> None:
+    """Built in memory, the example reports exactly what it reported from the file."""
+    registry = volreg.open(":memory:", key="example-test")
+    jiayuguan.build(registry)
+    assert example_output.strip() == jiayuguan.report(registry).strip()

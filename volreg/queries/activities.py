@@ -116,12 +116,14 @@ def activity_counts(
         "ROUND(COALESCE(SUM(r.minutes), 0) / 60.0, 2) AS hours",
     ]
     columns.extend(["activities", "participants", "service_records", "minutes", "hours"])
+    # The unary + keeps SQLite from probing the status index once per activity (a plan 500 times slower
+    # on the example registry): the activity index finds an activity's records, then status filters them.
     sql = (
         filters.prefix()
         + "SELECT "
         + ", ".join(selects + measures)
         + " FROM activities a "
-        + "LEFT JOIN service_records r ON r.activity = a.id AND r.status = 'verified' "
+        + "LEFT JOIN service_records r ON r.activity = a.id AND +r.status = 'verified' "
         + " ".join(joins)
         + filters.where()
     )
