@@ -75,3 +75,25 @@ def test_filter_values_are_never_sql(registry: volreg.Registry, scene: dict) -> 
     """A theme that looks like SQL is just a theme that matches nothing."""
     assert 0 == volreg.activity_counts(registry, theme="'; DROP TABLE activities; --")[0]["activities"]
     assert 9 == volreg.activity_counts(registry)[0]["activities"]
+
+
+def test_participants_and_service_count_only_verified_service(
+    registry: volreg.Registry, scene: dict, make_volunteer
+) -> None:
+    """Participants are distinct volunteers with verified service; pending and voided service is not counted."""
+    a, b = make_volunteer("甲"), make_volunteer("乙")
+    sessions = list(registry.activities(studio=scene["mei"]))
+    for session in sessions[:3]:  # a serves three occurrences, b one; b's second record stays pending
+        record = registry.log_service(a, session, start=session.start, end=session.end, recorded_at=session.end)
+        registry.verify_service(record, by="社区")
+    record = registry.log_service(b, sessions[0], start=sessions[0].start, minutes=45, recorded_at=sessions[0].end)
+    registry.verify_service(record, by="社区")
+    registry.log_service(b, sessions[1], start=sessions[1].start, minutes=30, recorded_at=sessions[1].end)
+    voided = registry.log_service(b, sessions[2], start=sessions[2].start, minutes=60, recorded_at=sessions[2].end)
+    registry.void_service(registry.verify_service(voided, by="社区"), by="社区", reason="重复登记")
+    [row] = volreg.activity_counts(registry, studio=scene["mei"])
+    assert {"activities": 6, "participants": 2, "service_records": 4, "minutes": 3 * 120 + 45, "hours": 6.75} == dict(row)
+    by_month = volreg.activity_counts(registry, by="month", studio=scene["mei"])
+    assert [("2024-01", 4, 2, 4), ("2024-02", 2, 0, 0)] == [
+        (r["month"], r["activities"], r["participants"], r["service_records"]) for r in by_month
+    ]
