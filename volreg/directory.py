@@ -9,10 +9,11 @@ from typing import Any
 
 import attrs
 
-from .base import RegistryBase, new_id
+from .base import RegistryBase, clean_text, items_of, new_id
 from .errors import Duplicate, InvalidValue, NotFound, RuleViolation
 from .model import ORGANISATION_KINDS, VOLUNTEER_STATUSES, Organisation, Person, Studio, Volunteer
 from .personal import IdNumber, mask_id_text, normalise_phone, parse_id_number
+from .store.db import bindable
 
 __all__ = ["DirectoryMixin"]
 
@@ -20,11 +21,7 @@ _VOLUNTEER_SELECT = "SELECT v.*, p.name FROM volunteers v JOIN people p ON p.id 
 
 
 def _name(value: Any, field: str = "name") -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidValue(field, "must not be empty", value)
-    if len(value) > 200 or any(ord(c) < 32 for c in value):
-        raise InvalidValue(field, "must be at most 200 printable characters", value)
-    return value.strip()
+    return clean_text(value, field, 200, required=True, line=True)
 
 
 class DirectoryMixin(RegistryBase):
@@ -82,6 +79,8 @@ class DirectoryMixin(RegistryBase):
         """
         sql, params = "SELECT o.* FROM organisations o", []
         where: list[str] = []
+        if kind is not None and kind not in ORGANISATION_KINDS:
+            raise InvalidValue("kind", f"must be one of {', '.join(ORGANISATION_KINDS)}", kind)
         if under is not None:
             sql = f"WITH RECURSIVE {self._store.subtree_sql()} " + sql + " JOIN subtree s ON s.id = o.id"
             params.append(self._ref(under, "organisation", "organisations"))
@@ -159,7 +158,7 @@ class DirectoryMixin(RegistryBase):
             id_masked=parsed.masked if parsed else None,
             id_digest=self._digest("id_number", parsed.number) if parsed else None,
             phone=None if phone in (None, "") else normalise_phone(phone),
-            area=(area or "").strip(),
+            area=clean_text(area, "area", 200, line=True),
             consent=bool(consent),
         )
         if person.id_digest:
@@ -204,7 +203,7 @@ class DirectoryMixin(RegistryBase):
         if "phone" in changes:
             clean["phone"] = None if changes["phone"] in (None, "") else normalise_phone(changes["phone"])
         if "area" in changes:
-            clean["area"] = (changes["area"] or "").strip()
+            clean["area"] = clean_text(changes["area"], "area", 200, line=True)
         if "consent" in changes:
             clean["consent"] = bool(changes["consent"])
         new = attrs.evolve(old, **clean)
@@ -235,10 +234,10 @@ class DirectoryMixin(RegistryBase):
         sql, params, where = "SELECT * FROM people", [], []
         if name is not None:
             where.append("name = ?")
-            params.append(name)
+            params.append(clean_text(name, "name", 200, line=True))
         if area is not None:
             where.append("area = ?")
-            params.append(area)
+            params.append(clean_text(area, "area", 200, line=True))
         if where:
             sql += " WHERE " + " AND ".join(where)
         return (Person.from_row(r) for r in self._store.rows(sql + " ORDER BY name, id", params))
@@ -325,8 +324,8 @@ class DirectoryMixin(RegistryBase):
                 age=age,
             )
         org_id = None if organisation is None else self._ref(organisation, "organisation", "organisations")
-        cats = tuple(self._category(c, "service", "categories") for c in categories)
-        skill_list = tuple(_name(s, "skills") for s in skills)
+        cats = tuple(self._category(c, "service", "categories") for c in items_of(categories, "categories"))
+        skill_list = tuple(_name(s, "skills") for s in items_of(skills, "skills"))
         if number is not None:
             number = _name(number, "number")
             if number.upper() == parsed.number or _looks_like_id(number):
@@ -384,7 +383,8 @@ class DirectoryMixin(RegistryBase):
             NotFound: no such volunteer.
         """
         key = getattr(id, "id", id)
-        row = self._store.one(_VOLUNTEER_SELECT + " WHERE v.id = ? OR v.number = ?", [key, key])
+        row = None if not isinstance(key, str) or not bindable(key) else \
+            self._store.one(_VOLUNTEER_SELECT + " WHERE v.id = ? OR v.number = ?", [key, key])
         if row is None:
             raise NotFound("volunteer", id)
         return Volunteer.from_row(row)
@@ -411,7 +411,7 @@ class DirectoryMixin(RegistryBase):
             params.append(status)
         if person is not None:
             where.append("v.person = ?")
-            params.append(getattr(person, "id", person))
+            params.append(self._ref(person, "person", "people"))
         if where:
             sql += " WHERE " + " AND ".join(where)
         return (Volunteer.from_row(r) for r in self._store.rows(sql + " ORDER BY v.number", params))

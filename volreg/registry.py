@@ -13,6 +13,7 @@ import attrs
 from sqlite_utils import Database
 
 from .activities import ActivitiesMixin
+from .base import clean_text, items_of, whole_number
 from .directory import DirectoryMixin
 from .errors import InvalidValue, KeyMismatch
 from .honours import HonoursMixin
@@ -142,6 +143,8 @@ class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, NominationsMixin, 
         for name, value in changes.items():
             if name not in names:
                 raise InvalidValue(name, f"must be one of the settings {', '.join(sorted(names))}", value)
+        if "star_thresholds" in changes:
+            changes["star_thresholds"] = items_of(changes["star_thresholds"], "star_thresholds")
         new = attrs.evolve(self.settings, **changes)
         _check_settings(new)
         with self._store.write() as store:
@@ -251,16 +254,14 @@ def _scrub(text: str | None) -> str | None:
 
 def _check_settings(settings: Settings) -> None:
     for name in ("min_age", "guardian_min_age", "max_occurrences", "late_after_working_days"):
-        value = getattr(settings, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise InvalidValue(name, "must be a whole number >= 0", value)
+        whole_number(getattr(settings, name), name, 0, 100_000)
     if settings.guardian_min_age > settings.min_age:
         raise InvalidValue("guardian_min_age", f"must be <= 'min_age' ({settings.min_age})", settings.guardian_min_age)
     levels = settings.star_thresholds
-    if not levels or any(not isinstance(v, (int, float)) or v <= 0 for v in levels) or list(levels) != sorted(set(levels)):
+    if not levels or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1e9 for v in levels) \
+            or list(levels) != sorted(set(levels)):
         raise InvalidValue("star_thresholds", "must be increasing positive hours", levels)
-    if not isinstance(settings.number_prefix, str) or not settings.number_prefix.strip():
-        raise InvalidValue("number_prefix", "must not be empty", settings.number_prefix)
+    clean_text(settings.number_prefix, "number_prefix", 20, required=True, line=True)
 
 
 def open(path: str | os.PathLike[str] = ":memory:", *, timezone: str = _DEFAULT_TIMEZONE,

@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .base import RegistryBase, new_id
+from .base import RegistryBase, actor_text, clean_text, new_id
 from .errors import Conflict, InvalidValue, NotFound, RuleViolation
 from .model import LIVE_STATUSES, SERVICE_SOURCES, SERVICE_STATUSES, Activity, ServiceRecord, Volunteer
+from .queries.sql import names_of
 from .store import service as ledger
 from .timeutil import from_text, minutes_between, to_text, to_utc_text
 from .workdays import add_working_days
@@ -39,8 +40,7 @@ _CORRECTABLE = ("volunteer", "activity", "start", "end", "minutes", "note", "sou
 
 
 def _actor(by: Any) -> str | None:
-    actor = getattr(by, "id", by)
-    return None if actor is None else str(actor)
+    return actor_text(by)
 
 
 def _shown(moment: datetime) -> str:
@@ -50,15 +50,11 @@ def _shown(moment: datetime) -> str:
 def _reason(reason: Any) -> str:
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidValue("reason", "must say why, as non-empty text", reason)
-    return reason.strip()
+    return clean_text(reason, "reason", 2000, required=True)
 
 
 def _note(note: Any) -> str:
-    if note is None:
-        return ""
-    if not isinstance(note, str) or len(note) > 2000:
-        raise InvalidValue("note", "must be text of at most 2000 characters", note)
-    return note.strip()
+    return clean_text(note, "note", 2000)
 
 
 class ServiceMixin(RegistryBase):
@@ -461,7 +457,7 @@ class ServiceMixin(RegistryBase):
             NotFound: unknown volunteer or activity.
             InvalidValue: an unknown status.
         """
-        statuses = (status,) if isinstance(status, str) else tuple(status or ())
+        statuses = names_of(status, "status")
         for name in statuses:
             if name not in SERVICE_STATUSES:
                 raise InvalidValue("status", f"must be one of {', '.join(SERVICE_STATUSES)}", name)
