@@ -161,11 +161,11 @@ class DirectoryMixin(RegistryBase):
             area=clean_text(area, "area", 200, line=True),
             consent=bool(consent),
         )
-        if person.id_digest:
-            existing = self._store.one("SELECT id FROM people WHERE id_digest = ?", [person.id_digest])
-            if existing:
-                raise Duplicate("person", "id_number", existing["id"], shown=person.id_masked)
         with self._store.write() as store:
+            if person.id_digest:
+                existing = store.one("SELECT id FROM people WHERE id_digest = ?", [person.id_digest])
+                if existing:
+                    raise Duplicate("person", "id_number", existing["id"], shown=person.id_masked)
             store.insert("people", self._person_row(person))
             self._journal("create", "person", person.id, by=by, after=person)
         return person
@@ -192,7 +192,7 @@ class DirectoryMixin(RegistryBase):
             NotFound: no such person.
             InvalidValue: a bad value, or a field that cannot be changed this way.
         """
-        old = self.person(person)
+        self.person(person)
         allowed = {"name", "phone", "area", "consent"}
         for field in changes:
             if field not in allowed:
@@ -206,8 +206,9 @@ class DirectoryMixin(RegistryBase):
             clean["area"] = clean_text(changes["area"], "area", 200, line=True)
         if "consent" in changes:
             clean["consent"] = bool(changes["consent"])
-        new = attrs.evolve(old, **clean)
         with self._store.write() as store:
+            old = self.person(person)  # re-read under the write lock: the journal's "before" is what was there
+            new = attrs.evolve(old, **clean)
             store.update("people", new.id, {k: v for k, v in self._person_row(new).items() if k in clean})
             self._journal("update", "person", new.id, by=by, before=old, after=new)
         return new
@@ -330,11 +331,11 @@ class DirectoryMixin(RegistryBase):
             number = _name(number, "number")
             if number.upper() == parsed.number or _looks_like_id(number):
                 raise InvalidValue("number", "must not be a resident ID number", shown=mask_id_text(number))
-            clash = self._store.one("SELECT id FROM volunteers WHERE number = ?", [number])
-            if clash:
-                raise Duplicate("volunteer", "number", clash["id"], shown=number)
         digest_value = self._digest("id_number", parsed.number)
         with self._store.write() as store:
+            clash = None if number is None else store.one("SELECT id FROM volunteers WHERE number = ?", [number])
+            if clash:
+                raise Duplicate("volunteer", "number", clash["id"], shown=number)
             row = store.one("SELECT * FROM people WHERE id_digest = ?", [digest_value])
             if row is None:
                 person = self.add_person(
@@ -423,14 +424,15 @@ class DirectoryMixin(RegistryBase):
             InvalidValue: an unknown status, or ``anonymised`` (use :meth:`anonymise`).
             NotFound: no such volunteer.
         """
-        old = self.volunteer(volunteer)
+        self.volunteer(volunteer)
         if status not in ("active", "suspended", "withdrawn"):
             raise InvalidValue("status", "must be 'active', 'suspended' or 'withdrawn'", status)
-        if old.status == "anonymised":
-            raise RuleViolation("anonymised", f"volunteer {old.id!r} is anonymised and cannot change status")
         since = self._now().date() if on is None else self._day(on, "on")
-        new = attrs.evolve(old, status=status, status_since=since)
         with self._store.write() as store:
+            old = self.volunteer(volunteer)
+            if old.status == "anonymised":
+                raise RuleViolation("anonymised", f"volunteer {old.id!r} is anonymised and cannot change status")
+            new = attrs.evolve(old, status=status, status_since=since)
             store.update("volunteers", old.id, {"status": status, "status_since": since.isoformat()})
             self._journal("status", "volunteer", old.id, by=by, before=old, after=new, note=note)
         return new

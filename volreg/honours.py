@@ -325,6 +325,13 @@ class HonoursMixin(TitlesMixin):
                 recipient, the lower honour was already promoted (rule ``promoted_once``), or a title rule
                 of the higher title is broken.
         """
+        with self._store.write():
+            # One transaction, checks included: two processes promoting one honour cannot both succeed.
+            return self._promote(honour_record, to, awarded_on=awarded_on, category=category, period=period,
+                                 edition=edition, deed=deed, by=by)
+
+    def _promote(self, honour_record: Any, to: Any, *, awarded_on: Any, category: Any, period: Any, edition: Any,
+                 deed: str | None, by: Any) -> Honour:
         low = self.honour_record(honour_record)
         low_title = self.honour_title(low.honour)
         done = self._store.one("SELECT id FROM honours WHERE promoted_from = ?", [low.id])

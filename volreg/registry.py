@@ -75,7 +75,11 @@ class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, NominationsMixin, 
         # Deleted and overwritten personal data must not linger in free pages (anonymisation).
         database.execute("PRAGMA secure_delete = ON")
         if path:
+            # WAL: readers never block the writer and a crash leaves the last committed state.
+            # synchronous=FULL: each commit is on disk (the WAL fsynced) before the write method returns,
+            # so a committed write survives a power cut too, not only a crash of the process.
             database.enable_wal()
+            database.execute("PRAGMA synchronous = FULL")
         migrate(database)
         self._key, self._key_source = load_key(key, path)
         stored = self._store.meta("settings")
@@ -166,15 +170,15 @@ class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, NominationsMixin, 
             raise InvalidValue("code", "must be a non-empty ASCII code such as 'elderly_care'", code)
         if not isinstance(label, str) or not label.strip():
             raise InvalidValue("label", "must not be empty", label)
-        code, label = code.strip(), label.strip()
-        taken = self._store.one(
-            "SELECT code FROM categories WHERE vocabulary = ? AND (code IN (?, ?) OR label IN (?, ?))",
-            [vocabulary, code, label, code, label],
-        )
-        if taken:
-            raise InvalidValue("code", f"must be new to the {vocabulary} vocabulary", code)
+        code, label = clean_text(code, "code", 50, line=True), clean_text(label, "label", 100, line=True)
         category = Category(code=code, label=label, vocabulary=vocabulary)
         with self._store.write() as store:
+            taken = store.one(
+                "SELECT code FROM categories WHERE vocabulary = ? AND (code IN (?, ?) OR label IN (?, ?))",
+                [vocabulary, code, label, code, label],
+            )
+            if taken:
+                raise InvalidValue("code", f"must be new to the {vocabulary} vocabulary", code)
             store.insert("categories", {"code": code, "vocabulary": vocabulary, "label": label})
             self._journal("create", "category", f"{vocabulary}:{code}", by=by, after=category)
         return category
@@ -204,10 +208,11 @@ class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, NominationsMixin, 
         Raises:
             NotFound: no such person.
         """
-        old = self.person(person)
-        new = attrs.evolve(old, name="", id_masked=None, id_digest=None, phone=None, area="", anonymised=True)
-        secrets = [v for v in (old.name, old.phone, mask_phone(old.phone), old.id_masked, old.area) if v]
+        self.person(person)
         with self._store.write() as store:
+            old = self.person(person)
+            new = attrs.evolve(old, name="", id_masked=None, id_digest=None, phone=None, area="", anonymised=True)
+            secrets = [v for v in (old.name, old.phone, mask_phone(old.phone), old.id_masked, old.area) if v]
             store.update(
                 "people",
                 old.id,

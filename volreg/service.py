@@ -298,12 +298,15 @@ class ServiceMixin(RegistryBase):
             RuleViolation: the record is not pending, or ``by`` is the volunteer themself.
         """
         actor = self._acting(by)
-        old = self.service_record(record)
-        if old.status != "pending":
-            raise RuleViolation("pending", f"service record {old.id!r} is {old.status}; only pending records are verified")
-        self._not_self(old, actor)
-        new = attrs.evolve(old, status="verified", verified_at=self._now(), verified_by=actor)
+        # The status is read inside the write lock: of two processes verifying (or verifying and rejecting)
+        # one record at once, the second sees the first's result and is refused.
         with self._store.write() as store:
+            old = self.service_record(record)
+            if old.status != "pending":
+                raise RuleViolation("pending", f"service record {old.id!r} is {old.status}; "
+                                    "only pending records are verified")
+            self._not_self(old, actor)
+            new = attrs.evolve(old, status="verified", verified_at=self._now(), verified_by=actor)
             store.update("service_records", old.id, {
                 "status": "verified", "verified_at": to_utc_text(self._required(new.verified_at)), "verified_by": actor,
             })
@@ -320,11 +323,12 @@ class ServiceMixin(RegistryBase):
         """
         actor = self._acting(by)
         why = _reason(reason)
-        old = self.service_record(record)
-        if old.status != "pending":
-            raise RuleViolation("pending", f"service record {old.id!r} is {old.status}; only pending records are rejected")
-        new = attrs.evolve(old, status="rejected", closed_at=self._now(), closed_by=actor, reason=why)
         with self._store.write() as store:
+            old = self.service_record(record)
+            if old.status != "pending":
+                raise RuleViolation("pending", f"service record {old.id!r} is {old.status}; "
+                                    "only pending records are rejected")
+            new = attrs.evolve(old, status="rejected", closed_at=self._now(), closed_by=actor, reason=why)
             ledger.close(store, old.id, status="rejected", at=to_utc_text(self._required(new.closed_at)),
                          by=actor, reason=why)
             self._journal("reject", "service_record", old.id, by=by, before=old, after=new, note=why)
@@ -340,9 +344,9 @@ class ServiceMixin(RegistryBase):
         """
         actor = self._acting(by)
         why = _reason(reason)
-        old = self._live(record, "voided")
-        new = attrs.evolve(old, status="void", closed_at=self._now(), closed_by=actor, reason=why)
         with self._store.write() as store:
+            old = self._live(record, "voided")
+            new = attrs.evolve(old, status="void", closed_at=self._now(), closed_by=actor, reason=why)
             ledger.close(store, old.id, status="void", at=to_utc_text(self._required(new.closed_at)),
                          by=actor, reason=why)
             self._journal("void", "service_record", old.id, by=by, before=old, after=new, note=why)

@@ -213,10 +213,6 @@ class TitlesMixin(RegistryBase):
         code, name = code.strip(), _text(name, "name", 100)
         if not name:
             raise InvalidValue("name", "must not be empty", name)
-        for field, value in (("code", code), ("name", name)):
-            clash = self._title_row(value)
-            if clash:
-                raise Duplicate("honour title", field, clash["code"], shown=value)
         cats = STANDARD_CATEGORIES if categories is None else items_of(categories, "categories")
         low, high = _age(age)
         title = self._checked_title(HonourTitle(
@@ -228,6 +224,10 @@ class TitlesMixin(RegistryBase):
         higher = self._related_titles(items_of(counted_from, "counted_from"), "counted_from", title, lower=False)
         title = attrs.evolve(title, counts_as=sorted(lower))
         with self._store.write() as store:
+            for field, value in (("code", code), ("name", name)):
+                clash = self._title_row(value)
+                if clash:
+                    raise Duplicate("honour title", field, clash["code"], shown=value)
             store.insert("honour_titles", self._title_record(title))
             store.insert_many("honour_counts_as", [{"honour": code, "counts_as": c} for c in lower]
                               + [{"honour": h, "counts_as": code} for h in higher])
@@ -319,15 +319,15 @@ class TitlesMixin(RegistryBase):
         for field, value, low in (("number", number, 1), ("year", year, 1949)):
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 2200:
                 raise InvalidValue(field, f"must be a whole number >= {low}", value)
-        clash = self._store.one("SELECT id FROM honour_editions WHERE honour = ? AND number = ?", [t.code, number])
-        if clash:
-            raise Duplicate("edition", "number", clash["id"], shown=str(number))
         edition = Edition(
             id=id or new_id("edn"), honour=t.code, number=number, year=year,
             ceremony_on=None if ceremony_on is None else self._day(ceremony_on, "ceremony_on"),
             title=_text(title, "title", 200),
         )
         with self._store.write() as store:
+            clash = store.one("SELECT id FROM honour_editions WHERE honour = ? AND number = ?", [t.code, number])
+            if clash:
+                raise Duplicate("edition", "number", clash["id"], shown=str(number))
             store.insert("honour_editions", {
                 "id": edition.id, "honour": t.code, "number": number, "year": year, "title": edition.title,
                 "ceremony_on": edition.ceremony_on.isoformat() if edition.ceremony_on else None})
