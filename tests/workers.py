@@ -85,15 +85,26 @@ def writer(path: str, number: int, per_writer: int, world: dict[str, Any], barri
 # -- crash safety ------------------------------------------------------------------------------------------
 
 
+AFTER_COMMIT = "after COMMIT"
+"""A kill point: the first statement after the write's ``COMMIT`` (the write is then done)."""
+
+
 def _die_at(registry: volreg.Registry, kill_at: int | str | None) -> None:
-    """Kill this process with SIGKILL when SQLite starts the ``kill_at``-th statement (or one starting so)."""
+    """Kill this process with SIGKILL when SQLite starts the ``kill_at``-th statement, the statement starting
+    with ``kill_at`` (e.g. ``COMMIT``), or the first one after a ``COMMIT`` (:data:`AFTER_COMMIT`)."""
     if kill_at is None:
         return
     seen = [0]
+    committed = [False]
 
     def trace(statement: str) -> None:
         seen[0] += 1
-        if seen[0] == kill_at or (isinstance(kill_at, str) and statement.strip().upper().startswith(kill_at)):
+        first = statement.strip().upper()
+        if kill_at == AFTER_COMMIT:
+            if committed[0]:
+                os.kill(os.getpid(), signal.SIGKILL)
+            committed[0] = first.startswith("COMMIT")
+        elif seen[0] == kill_at or (isinstance(kill_at, str) and first.startswith(kill_at)):
             os.kill(os.getpid(), signal.SIGKILL)
 
     registry.db.conn.set_trace_callback(trace)
@@ -111,6 +122,7 @@ def importer(path: str, file: str, kill_at: int | str | None) -> None:
     registry = volreg.open(path, key=KEY)
     _die_at(registry, kill_at)
     report = volreg.import_file(registry, file, kind="volunteers", mode="all_or_nothing")
+    registry.db.execute("SELECT 1")  # the statement after the commit, for AFTER_COMMIT
     registry.db.conn.set_trace_callback(None)
     registry.close()
     raise SystemExit(0 if report.ok else 3)
@@ -123,6 +135,7 @@ def corrector(path: str, records: list[str], kill_at: int | str | None) -> None:
     with registry.transaction():
         for n, record in enumerate(records):
             registry.correct_service(record, by="审核员", reason="批量更正", minutes=1 + n % 50)
+    registry.db.execute("SELECT 1")
     registry.db.conn.set_trace_callback(None)
     registry.close()
 
