@@ -195,7 +195,9 @@ class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, NominationsMixin, 
     def history(self, id: Any) -> list[Change]:
         """Every journaled change to the entity with this id, oldest first (personal values masked)."""
         key = getattr(id, "id", id)
-        return [Change.from_row(r, self.zone) for r in self._store.history(str(key))]
+        if not isinstance(key, str):
+            raise InvalidValue("id", "must be an id (text) or an object with one", shown=type(key).__name__)
+        return [Change.from_row(r, self.zone) for r in self._store.history(key)]
 
     def anonymise(self, person: Any, *, by: Any = None, note: str = "") -> Person:
         """Erase a person's personal data while keeping everything statistics count.
