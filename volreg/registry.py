@@ -224,13 +224,22 @@ class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, NominationsMixin, 
                 "UPDATE volunteers SET status = 'anonymised', status_since = ? WHERE person = ?",
                 [self._now().date().isoformat(), old.id],
             )
-            own = [old.id, *(r["id"] for r in store.rows("SELECT id FROM volunteers WHERE person = ?", [old.id]))]
-            for row in list(store.rows(
-                f"SELECT seq, before, after FROM journal WHERE entity_id IN ({', '.join('?' for _ in own)})", own
-            )):
+            for row in list(store.rows(f"SELECT seq, before, after FROM journal WHERE entity_id IN ({_OWN})",
+                                       [old.id])):
                 store.update("journal", row["seq"], {
                     "before": _scrub(row["before"]), "after": _scrub(row["after"])
                 }, pk="seq")
+            # Free text about the person (a deed, a family's name, a comment on their nomination, a step's
+            # note) may quote their name or phone: rows that belong to the person lose those words.
+            words = [(w, "某某" if w == old.name else "") for w in (old.name, old.phone, mask_phone(old.phone),
+                                                                   old.id_masked) if w and len(w) >= 2]
+            for table, column, key in _FREE_TEXT:
+                for word, placeholder in words:
+                    store.execute(
+                        f"UPDATE [{table}] SET [{column}] = replace([{column}], ?2, ?3) "
+                        f"WHERE instr([{column}], ?2) AND [{key}] IN ({_OWN})",
+                        [old.id, word, placeholder],
+                    )
             for value in secrets:
                 # Other entities' entries may quote the person (a nomination's nominee name, say).
                 quoted = json.dumps(value, ensure_ascii=False)
@@ -246,6 +255,29 @@ class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, NominationsMixin, 
 
 
 _PERSONAL_KEYS = ("name", "phone", "id_masked", "area")
+
+# The ids of everything that belongs to the person ``?1``: themself, their volunteer registrations and
+# service records, the nominations and honours they are the nominee or recipient of, and their families.
+_OWN = (
+    "SELECT ?1 UNION SELECT id FROM volunteers WHERE person = ?1 "
+    "UNION SELECT r.id FROM service_records r JOIN volunteers v ON v.id = r.volunteer WHERE v.person = ?1 "
+    "UNION SELECT id FROM nominations WHERE person = ?1 UNION SELECT id FROM honours WHERE person = ?1 "
+    "UNION SELECT family FROM family_members WHERE person = ?1"
+)
+
+# Free-text columns of rows that belong to a person (through the key column, compared with the person's own
+# ids: person, volunteer registrations, nominations, honours, families): (table, column, key column).
+_FREE_TEXT = (
+    ("nominations", "deed", "id"),
+    ("honours", "deed", "id"),
+    ("families", "name", "id"),
+    ("endorsements", "comment", "nomination"),
+    ("nomination_transitions", "note", "nomination"),
+    ("service_records", "note", "volunteer"),
+    ("journal", "before", "entity_id"),
+    ("journal", "after", "entity_id"),
+    ("journal", "note", "entity_id"),
+)
 
 
 def _scrub(text: str | None) -> str | None:
