@@ -96,4 +96,10 @@ __all__ = [
     "open",
     "rules",
     "star_levels",
+    "Busy",
+    "CheckProblem",
+    "check",
 ]
+
+from .checks import CheckProblem, check  # noqa: E402  (appended: the reliability checks)
+from .errors import Busy  # noqa: E402
