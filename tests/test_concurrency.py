@@ -25,7 +25,7 @@ def _shared(directory: Path) -> tuple[str, dict[str, Any]]:
     registry = volreg.open(path, key=workers.KEY)
     org = registry.add_organisation("新华社区", kind="community")
     volunteers = [registry.register_volunteer(f"志愿者{n}", id_number=id_number(n), organisation=org,
-                                              registered_on="2023-01-01") for n in range(8)]
+                                              registered_on="2023-01-01") for n in range(workers.VOLUNTEERS)]
     activity = registry.add_activity("全年志愿服务", category="敬老助老", organiser=org,
                                      start="2024-01-01 00:00", end="2024-12-31 00:00")
     nominator = registry.add_person("推荐人")
@@ -134,4 +134,23 @@ def test_races_have_one_winner(run: tuple[str, dict[str, Any], dict[int, dict[st
         honours = registry.db.execute("SELECT count(*) FROM honours WHERE nomination = ?",
                                       [world["race_decision"]]).fetchone()[0]
         assert 1 == honours
+    registry.close()
+
+
+def test_a_lock_held_past_the_busy_timeout_is_a_volreg_error(tmp_path: Path) -> None:
+    """When another process holds the write lock too long the write is refused as volreg.Busy, not "locked"."""
+    import sqlite3
+
+    path = str(tmp_path / "busy.db")
+    registry = volreg.open(path, key=workers.KEY)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+    registry.db.execute("PRAGMA busy_timeout = 50")  # the test does not wait the real 30 s
+    before = list(registry.db.iterdump())
+    with pytest.raises(volreg.Busy, match="busy"):
+        registry.add_organisation("新华社区", kind="community")
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert before == list(registry.db.iterdump())
+    assert "新华社区" == registry.add_organisation("新华社区", kind="community").name  # and works once free
     registry.close()

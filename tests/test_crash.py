@@ -135,7 +135,7 @@ def ledger(tmp_path_factory: pytest.TempPathFactory, soak: bool) -> tuple[Path, 
     records = []
     with registry.transaction():
         for n in range(500 if soak else 100):
-            record = registry.log_service(volunteer, activity, start=workers.slot_start(0, n, 0), minutes=60)
+            record = registry.log_service(volunteer, activity, start=workers.hour(n), minutes=60)
             if n % 2:
                 record = registry.verify_service(record, by="审核员")
             records.append(record.id)

@@ -24,9 +24,23 @@ RACERS = 4
 """Processes in the concurrency test."""
 
 
-def slot_start(writer: int, n: int, per_writer: int) -> str:
-    """Where writer ``writer``'s ``n``-th record starts: every (writer, n) gets its own hour, so none overlap."""
-    return (BASE + timedelta(hours=writer * per_writer + n)).strftime("%Y-%m-%d %H:%M")
+VOLUNTEERS = 8
+"""Volunteers the concurrent writers share."""
+
+
+def hour(n: int) -> str:
+    """The start of the ``n``-th hour after :data:`BASE`."""
+    return (BASE + timedelta(hours=n)).strftime("%Y-%m-%d %H:%M")
+
+
+def slot(writer: int, n: int, per_writer: int) -> tuple[int, str]:
+    """The volunteer (index) and start of writer ``writer``'s ``n``-th record.
+
+    Record ``g = writer * per_writer + n`` goes to volunteer ``g % 8`` in hour ``g // 8``: all writers share the
+    volunteers (so their overlap checks really meet) yet no two records of one volunteer overlap.
+    """
+    g = writer * per_writer + n
+    return g % VOLUNTEERS, hour(g // VOLUNTEERS)
 
 
 def _attempt(results: list[tuple[str, str]], name: str, action: Any) -> None:
@@ -61,8 +75,8 @@ def writer(path: str, number: int, per_writer: int, world: dict[str, Any], barri
                                                           at="2024-04-01 09:00", on="2024-04-01"))
         volunteers, activity = world["volunteers"], world["activity"]
         for n in range(per_writer):
-            record = registry.log_service(volunteers[n % len(volunteers)], activity,
-                                          start=slot_start(number, n, per_writer), minutes=30, by=f"录入{number}")
+            who, start = slot(number, n, per_writer)
+            record = registry.log_service(volunteers[who], activity, start=start, minutes=30, by=f"录入{number}")
             report["records"].append(record.id)
             if n % 4 == 0:
                 registry.verify_service(record, by=f"审核员{number}")
