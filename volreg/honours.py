@@ -88,8 +88,9 @@ class HonoursMixin(TitlesMixin):
         Raises:
             NotFound: no such family or person.
         """
-        fam = self.family(family)
+        self.family(family)
         with self._store.write() as store:
+            fam = self.family(family)  # the members as they are now, under the write lock
             pid = self._person_id(person, "person")
             if pid not in fam.members:
                 store.insert("family_members", {"family": fam.id, "person": pid, "role": _text(role, "role", 50)})

@@ -149,11 +149,15 @@ class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, NominationsMixin, 
                 raise InvalidValue(name, f"must be one of the settings {', '.join(sorted(names))}", value)
         if "star_thresholds" in changes:
             changes["star_thresholds"] = items_of(changes["star_thresholds"], "star_thresholds")
-        new = attrs.evolve(self.settings, **changes)
-        _check_settings(new)
+        _check_settings(attrs.evolve(self.settings, **changes))
         with self._store.write() as store:
+            # Start from the settings as stored now: another process may have changed other settings since
+            # this registry was opened, and its change must not be lost.
+            current = Settings.from_json(store.meta("settings") or self.settings.to_json())
+            new = attrs.evolve(current, **changes)
+            _check_settings(new)
             store.set_meta("settings", new.to_json())
-            self._journal("configure", "settings", "settings", by=by, before=self.settings, after=new)
+            self._journal("configure", "settings", "settings", by=by, before=current, after=new)
         self.settings = new
         return new
 
