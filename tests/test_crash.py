@@ -46,7 +46,8 @@ def _roster(directory: Path, rows: int) -> Path:
         out = csv.writer(handle)
         out.writerow(["姓名", "身份证号", "手机", "注册日期"])
         for n in range(rows):
-            out.writerow([f"志愿者{n}", make_id_number(birth="19800101", sequence=n), f"138{n:08d}", "2023-01-01"])
+            number = make_id_number(birth=f"198001{1 + n // 1000:02d}", sequence=n % 1000)  # 3-digit sequences
+            out.writerow([f"志愿者{n}", number, f"138{n:08d}", "2023-01-01"])
     return file
 
 
