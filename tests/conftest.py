@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,29 @@ def example_db(example_build: tuple[Path, str], monkeypatch: pytest.MonkeyPatch)
 def example_output(example_build: tuple[Path, str]) -> str:
     """What the example script printed."""
     return example_build[1]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--soak``: run the reliability tests at five times their size (also ``VOLREG_SOAK=1``)."""
+    parser.addoption("--soak", action="store_true", default=False,
+                     help="run the long variants of the reliability tests (also VOLREG_SOAK=1)")
+
+
+def soaking(config: pytest.Config) -> bool:
+    """Whether the long variants were asked for."""
+    return bool(config.getoption("--soak")) or os.environ.get("VOLREG_SOAK", "") not in ("", "0")
+
+
+@pytest.fixture(scope="session")
+def writes(pytestconfig: pytest.Config) -> int:
+    """Service records each concurrent writer logs: 2,000, or 10,000 with ``--soak``."""
+    return 10_000 if soaking(pytestconfig) else 2_000
+
+
+@pytest.fixture(scope="session")
+def soak(pytestconfig: pytest.Config) -> bool:
+    """True when the long variants of the reliability tests were asked for."""
+    return soaking(pytestconfig)
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ with the query functions, which return a :class:`volreg.Result`.
 """
 
 from . import rules
+from .checks import CheckProblem, check
 from .errors import (
+    Busy,
     Conflict,
     Duplicate,
     ForbiddenTransition,
@@ -53,8 +55,10 @@ __all__ = [
     "AgeBand",
     "Assignment",
     "AwardRule",
+    "Busy",
     "Category",
     "Change",
+    "CheckProblem",
     "Conflict",
     "ConflictOfInterest",
     "Duplicate",
@@ -82,9 +86,10 @@ __all__ = [
     "Settings",
     "Studio",
     "Transition",
-    "Volunteer",
     "VolregError",
+    "Volunteer",
     "activity_counts",
+    "check",
     "eligible",
     "export_registry",
     "honour_roll",
@@ -97,3 +102,4 @@ __all__ = [
     "rules",
     "star_levels",
 ]
+

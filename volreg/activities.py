@@ -10,7 +10,7 @@ from typing import Any
 
 from dateutil import rrule, tz
 
-from .base import RegistryBase, new_id
+from .base import RegistryBase, clean_text, new_id
 from .errors import InvalidValue, NotFound
 from .model import ACTIVITY_KINDS, Activity
 from .timeutil import to_text, to_utc_text
@@ -19,13 +19,7 @@ __all__ = ["ActivitiesMixin", "expand_rule"]
 
 
 def _text(value: Any, field: str, limit: int = 2000) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise InvalidValue(field, "must be text", value)
-    if len(value) > limit:
-        raise InvalidValue(field, f"must be at most {limit} characters", value)
-    return value.strip()
+    return clean_text(value, field, limit)
 
 
 def expand_rule(rule: str, first: datetime, cap: int) -> list[datetime]:
@@ -236,6 +230,8 @@ class ActivitiesMixin(RegistryBase):
             params.append(self._ref(organiser, "organisation", "organisations"))
             where.append("a.organiser IN (SELECT id FROM subtree)")
         if kind is not None:
+            if kind not in ACTIVITY_KINDS:
+                raise InvalidValue("kind", f"must be one of {', '.join(ACTIVITY_KINDS)}", kind)
             where.append("a.kind = ?")
             params.append(kind)
         if category is not None:
@@ -246,7 +242,7 @@ class ActivitiesMixin(RegistryBase):
             params.append(self._ref(studio, "studio", "studios"))
         if series is not None:
             where.append("a.series = ?")
-            params.append(series)
+            params.append(clean_text(series, "series", 100, line=True))
         if start is not None:
             where.append("a.start_utc >= ?")
             params.append(to_utc_text(self._when(start, "start")))

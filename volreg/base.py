@@ -6,8 +6,9 @@ inherits from :class:`RegistryBase` and keeps its own rules in its own module.
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, tzinfo
 from typing import Any
 
@@ -17,11 +18,69 @@ from .errors import InvalidValue, NotFound
 from .model import Category, Settings
 from .personal import digest, mask_phone
 from .store import Store
+from .store.db import bindable
 from .timeutil import now, parse_date, parse_datetime, to_utc_text
 
-__all__ = ["RegistryBase", "new_id", "public_view"]
+__all__ = ["RegistryBase", "new_id", "public_view", "clean_text", "actor_text", "items_of", "whole_number"]
 
 PERSONAL_FIELDS = ("phone", "id_digest")
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def clean_text(value: Any, field: str, limit: int = 2000, *, required: bool = False, line: bool = False) -> str:
+    """Check free text every write shares, and return it stripped.
+
+    Text must be a ``str`` of real Unicode characters (no lone surrogates, which SQLite cannot store), at most
+    ``limit`` characters, without control characters (a terminal escape or a NUL hidden in a name is never
+    meant); ``line`` text (names, codes) may not hold line breaks or tabs either. None reads as empty text.
+
+    Raises:
+        InvalidValue: naming ``field``, the rule and the (shortened) value.
+    """
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidValue(field, "must be text", shown=type(value).__name__)
+    if len(value) > limit:
+        raise InvalidValue(field, f"must be at most {limit} characters", shown=f"{len(value)} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidValue(field, "must be valid Unicode text (no lone surrogates)", value) from None
+    if (_CONTROL_LINE if line else _CONTROL).search(value):
+        what = "control characters or line breaks" if line else "control characters"
+        raise InvalidValue(field, f"must not contain {what}", value)
+    value = value.strip()
+    if required and not value:
+        raise InvalidValue(field, "must not be empty", value)
+    return value
+
+
+def actor_text(by: Any) -> str | None:
+    """Who acts (``by=``): None, or an object's ``id``, or text, checked as one line of at most 200 characters."""
+    actor = getattr(by, "id", by)
+    if actor is None:
+        return None
+    if isinstance(actor, bool) or not isinstance(actor, (str, int)):
+        raise InvalidValue("by", "must name who acts: a person, an organisation, an id or text",
+                           shown=type(actor).__name__)
+    return clean_text(str(actor), "by", 200, line=True) or None
+
+
+def items_of(value: Any, field: str) -> list[Any]:
+    """A collection argument (list, tuple, set, generator) as a list; a single text or number is refused."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise InvalidValue(field, "must be a list of values", value)
+    return list(value)
+
+
+def whole_number(value: Any, field: str, low: int, high: int) -> int:
+    """A whole number (not a bool, not a float) from ``low`` to ``high``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidValue(field, f"must be a whole number from {low} to {high}", value)
+    return value
 
 
 def new_id(prefix: str) -> str:
@@ -87,7 +146,7 @@ class RegistryBase:
     def _category(self, value: Any, vocabulary: str = "activity", field: str = "category") -> str:
         """Resolve a category code or its Chinese label to the code."""
         code = getattr(value, "code", value)
-        if isinstance(code, str):
+        if isinstance(code, str) and bindable(code):
             row = self._store.one(
                 "SELECT code FROM categories WHERE vocabulary = ? AND (code = ? OR label = ?)",
                 [vocabulary, code.strip(), code.strip()],
@@ -121,16 +180,16 @@ class RegistryBase:
         note: str = "",
         at: datetime | None = None,
     ) -> None:
-        actor = getattr(by, "id", by)
+        actor = actor_text(by)
         self._store.journal(
             at=to_utc_text(at or self._now()),
-            actor=None if actor is None else str(actor),
+            actor=actor,
             action=action,
             entity=entity,
             entity_id=entity_id,
             before=None if before is None else _as_view(before),
             after=None if after is None else _as_view(after),
-            note=note,
+            note=clean_text(note, "note"),
         )
 
 

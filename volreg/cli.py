@@ -454,5 +454,31 @@ def main() -> None:
     cli()
 
 
+
+
+# -- volreg check ------------------------------------------------------------------------------------------
+
+
+@cli.command("check", short_help="Check the whole registry against its rules.")
+@registry_argument
+@output_options
+def check_command(db: str, output: str) -> None:
+    """Check DB against the rules: late or overlapping service records, hours on activities that are not
+    volunteer service, honours breaking their title's rules, reviewers with undeclared conflicts of interest,
+    rows pointing at missing rows. Prints one row per problem; the exit status is 1 when there is any.
+    """
+    from .checks import check
+
+    with open_registry(db) as registry:
+        problems = check(registry)
+    rows = [{"entity": p.entity, "id": p.id, "code": p.code, "message": p.message} for p in problems]
+    if output == "table" and not rows:
+        click.echo(f"{db}: no problems")
+        return
+    emit(Result(["entity", "id", "code", "message"], rows), output)
+    if problems:
+        raise SystemExit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

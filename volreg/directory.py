@@ -9,10 +9,11 @@ from typing import Any
 
 import attrs
 
-from .base import RegistryBase, new_id
+from .base import RegistryBase, clean_text, items_of, new_id
 from .errors import Duplicate, InvalidValue, NotFound, RuleViolation
 from .model import ORGANISATION_KINDS, VOLUNTEER_STATUSES, Organisation, Person, Studio, Volunteer
 from .personal import IdNumber, mask_id_text, normalise_phone, parse_id_number
+from .store.db import bindable
 
 __all__ = ["DirectoryMixin"]
 
@@ -20,11 +21,7 @@ _VOLUNTEER_SELECT = "SELECT v.*, p.name FROM volunteers v JOIN people p ON p.id 
 
 
 def _name(value: Any, field: str = "name") -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidValue(field, "must not be empty", value)
-    if len(value) > 200 or any(ord(c) < 32 for c in value):
-        raise InvalidValue(field, "must be at most 200 printable characters", value)
-    return value.strip()
+    return clean_text(value, field, 200, required=True, line=True)
 
 
 class DirectoryMixin(RegistryBase):
@@ -82,6 +79,8 @@ class DirectoryMixin(RegistryBase):
         """
         sql, params = "SELECT o.* FROM organisations o", []
         where: list[str] = []
+        if kind is not None and kind not in ORGANISATION_KINDS:
+            raise InvalidValue("kind", f"must be one of {', '.join(ORGANISATION_KINDS)}", kind)
         if under is not None:
             sql = f"WITH RECURSIVE {self._store.subtree_sql()} " + sql + " JOIN subtree s ON s.id = o.id"
             params.append(self._ref(under, "organisation", "organisations"))
@@ -159,14 +158,14 @@ class DirectoryMixin(RegistryBase):
             id_masked=parsed.masked if parsed else None,
             id_digest=self._digest("id_number", parsed.number) if parsed else None,
             phone=None if phone in (None, "") else normalise_phone(phone),
-            area=(area or "").strip(),
+            area=clean_text(area, "area", 200, line=True),
             consent=bool(consent),
         )
-        if person.id_digest:
-            existing = self._store.one("SELECT id FROM people WHERE id_digest = ?", [person.id_digest])
-            if existing:
-                raise Duplicate("person", "id_number", existing["id"], shown=person.id_masked)
         with self._store.write() as store:
+            if person.id_digest:
+                existing = store.one("SELECT id FROM people WHERE id_digest = ?", [person.id_digest])
+                if existing:
+                    raise Duplicate("person", "id_number", existing["id"], shown=person.id_masked)
             store.insert("people", self._person_row(person))
             self._journal("create", "person", person.id, by=by, after=person)
         return person
@@ -193,7 +192,7 @@ class DirectoryMixin(RegistryBase):
             NotFound: no such person.
             InvalidValue: a bad value, or a field that cannot be changed this way.
         """
-        old = self.person(person)
+        self.person(person)
         allowed = {"name", "phone", "area", "consent"}
         for field in changes:
             if field not in allowed:
@@ -204,11 +203,12 @@ class DirectoryMixin(RegistryBase):
         if "phone" in changes:
             clean["phone"] = None if changes["phone"] in (None, "") else normalise_phone(changes["phone"])
         if "area" in changes:
-            clean["area"] = (changes["area"] or "").strip()
+            clean["area"] = clean_text(changes["area"], "area", 200, line=True)
         if "consent" in changes:
             clean["consent"] = bool(changes["consent"])
-        new = attrs.evolve(old, **clean)
         with self._store.write() as store:
+            old = self.person(person)  # re-read under the write lock: the journal's "before" is what was there
+            new = attrs.evolve(old, **clean)
             store.update("people", new.id, {k: v for k, v in self._person_row(new).items() if k in clean})
             self._journal("update", "person", new.id, by=by, before=old, after=new)
         return new
@@ -235,10 +235,10 @@ class DirectoryMixin(RegistryBase):
         sql, params, where = "SELECT * FROM people", [], []
         if name is not None:
             where.append("name = ?")
-            params.append(name)
+            params.append(clean_text(name, "name", 200, line=True))
         if area is not None:
             where.append("area = ?")
-            params.append(area)
+            params.append(clean_text(area, "area", 200, line=True))
         if where:
             sql += " WHERE " + " AND ".join(where)
         return (Person.from_row(r) for r in self._store.rows(sql + " ORDER BY name, id", params))
@@ -325,17 +325,17 @@ class DirectoryMixin(RegistryBase):
                 age=age,
             )
         org_id = None if organisation is None else self._ref(organisation, "organisation", "organisations")
-        cats = tuple(self._category(c, "service", "categories") for c in categories)
-        skill_list = tuple(_name(s, "skills") for s in skills)
+        cats = tuple(self._category(c, "service", "categories") for c in items_of(categories, "categories"))
+        skill_list = tuple(_name(s, "skills") for s in items_of(skills, "skills"))
         if number is not None:
             number = _name(number, "number")
             if number.upper() == parsed.number or _looks_like_id(number):
                 raise InvalidValue("number", "must not be a resident ID number", shown=mask_id_text(number))
-            clash = self._store.one("SELECT id FROM volunteers WHERE number = ?", [number])
-            if clash:
-                raise Duplicate("volunteer", "number", clash["id"], shown=number)
         digest_value = self._digest("id_number", parsed.number)
         with self._store.write() as store:
+            clash = None if number is None else store.one("SELECT id FROM volunteers WHERE number = ?", [number])
+            if clash:
+                raise Duplicate("volunteer", "number", clash["id"], shown=number)
             row = store.one("SELECT * FROM people WHERE id_digest = ?", [digest_value])
             if row is None:
                 person = self.add_person(
@@ -384,7 +384,8 @@ class DirectoryMixin(RegistryBase):
             NotFound: no such volunteer.
         """
         key = getattr(id, "id", id)
-        row = self._store.one(_VOLUNTEER_SELECT + " WHERE v.id = ? OR v.number = ?", [key, key])
+        row = None if not isinstance(key, str) or not bindable(key) else \
+            self._store.one(_VOLUNTEER_SELECT + " WHERE v.id = ? OR v.number = ?", [key, key])
         if row is None:
             raise NotFound("volunteer", id)
         return Volunteer.from_row(row)
@@ -411,7 +412,7 @@ class DirectoryMixin(RegistryBase):
             params.append(status)
         if person is not None:
             where.append("v.person = ?")
-            params.append(getattr(person, "id", person))
+            params.append(self._ref(person, "person", "people"))
         if where:
             sql += " WHERE " + " AND ".join(where)
         return (Volunteer.from_row(r) for r in self._store.rows(sql + " ORDER BY v.number", params))
@@ -423,14 +424,15 @@ class DirectoryMixin(RegistryBase):
             InvalidValue: an unknown status, or ``anonymised`` (use :meth:`anonymise`).
             NotFound: no such volunteer.
         """
-        old = self.volunteer(volunteer)
+        self.volunteer(volunteer)
         if status not in ("active", "suspended", "withdrawn"):
             raise InvalidValue("status", "must be 'active', 'suspended' or 'withdrawn'", status)
-        if old.status == "anonymised":
-            raise RuleViolation("anonymised", f"volunteer {old.id!r} is anonymised and cannot change status")
         since = self._now().date() if on is None else self._day(on, "on")
-        new = attrs.evolve(old, status=status, status_since=since)
         with self._store.write() as store:
+            old = self.volunteer(volunteer)
+            if old.status == "anonymised":
+                raise RuleViolation("anonymised", f"volunteer {old.id!r} is anonymised and cannot change status")
+            new = attrs.evolve(old, status=status, status_since=since)
             store.update("volunteers", old.id, {"status": status, "status_since": since.isoformat()})
             self._journal("status", "volunteer", old.id, by=by, before=old, after=new, note=note)
         return new

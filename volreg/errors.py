@@ -21,15 +21,25 @@ __all__ = [
     "KeyMismatch",
     "SchemaTooNew",
     "MissingDependency",
+    "Busy",
 ]
 
 
 def _show(value: Any) -> str:
     """Render an offending value for a message, keeping it short."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except Exception:  # a hostile object's __repr__ must not turn a refusal into a crash
+        text = f"<{type(value).__name__}>"
+    return _short(text)
+
+
+def _short(text: str) -> str:
+    # Messages stay one readable line: an enormous value is cut, and characters that cannot be printed
+    # (lone surrogates, terminal escapes) are shown escaped.
     if len(text) > 80:
         text = text[:77] + "..."
-    return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x1b", "\\x1b")
 
 
 class VolregError(Exception):
@@ -49,7 +59,7 @@ class InvalidValue(VolregError, ValueError):
         self.field = field
         self.rule = rule
         self.value = value
-        got = shown if shown is not None else _show(value)
+        got = _short(shown) if shown is not None else _show(value)
         super().__init__(f"'{field}' {rule} (got {got})")
 
 
@@ -178,3 +188,18 @@ class MissingDependency(VolregError, ImportError):
         self.package = package
         self.extra = extra
         super().__init__(f"{package} is not installed; install it with: pip install 'volreg[{extra}]'")
+
+
+class Busy(VolregError, TimeoutError):
+    """Another process held the registry's write lock for longer than the busy timeout; nothing was written.
+
+    Attributes:
+        timeout_ms: how long this write waited.
+    """
+
+    def __init__(self, timeout_ms: int) -> None:
+        self.timeout_ms = timeout_ms
+        super().__init__(
+            f"the registry is busy: another process held its write lock for more than {timeout_ms / 1000:g} s "
+            "(nothing was written; try again)"
+        )

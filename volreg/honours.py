@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import attrs
 
-from .base import new_id
+from .base import items_of, new_id
 from .errors import Duplicate, InvalidValue, NotFound, RuleViolation
 from .model import Family, Honour, HonourTitle, Organisation, Person, Volunteer
 from .titles import _RANK, TitlesMixin, _text
@@ -20,6 +20,7 @@ from .titles import _RANK, TitlesMixin, _text
 __all__ = ["HonoursMixin"]
 
 _COLUMN = {"person": "person", "family": "family", "group": "organisation"}
+_PERSON_ARGUMENTS = ("name", "id_number", "gender", "birth_date", "phone", "area", "consent", "id")
 
 
 class HonoursMixin(TitlesMixin):
@@ -32,6 +33,12 @@ class HonoursMixin(TitlesMixin):
         if isinstance(value, Volunteer):
             return value.person
         if isinstance(value, Mapping):
+            unknown = sorted(str(k) for k in value if k not in _PERSON_ARGUMENTS)
+            if unknown:
+                raise InvalidValue(field, f"must give only add_person arguments ({', '.join(_PERSON_ARGUMENTS)})",
+                                   ", ".join(unknown))
+            if "name" not in value:
+                raise InvalidValue(field, "must give at least the new person's 'name'", shown="no name")
             return cast(Any, self).add_person(**value).id
         key = getattr(value, "id", value)
         if isinstance(key, str) and self._store.get("people", key) is None:
@@ -63,7 +70,7 @@ class HonoursMixin(TitlesMixin):
         family_id = id or new_id("fam")
         with self._store.write() as store:
             people: list[str] = []
-            for member in members:
+            for member in items_of(members, "members"):
                 pid = self._person_id(member, "members")
                 if pid not in people:
                     people.append(pid)
@@ -81,8 +88,9 @@ class HonoursMixin(TitlesMixin):
         Raises:
             NotFound: no such family or person.
         """
-        fam = self.family(family)
+        self.family(family)
         with self._store.write() as store:
+            fam = self.family(family)  # the members as they are now, under the write lock
             pid = self._person_id(person, "person")
             if pid not in fam.members:
                 store.insert("family_members", {"family": fam.id, "person": pid, "role": _text(role, "role", 50)})
@@ -318,6 +326,13 @@ class HonoursMixin(TitlesMixin):
                 recipient, the lower honour was already promoted (rule ``promoted_once``), or a title rule
                 of the higher title is broken.
         """
+        with self._store.write():
+            # One transaction, checks included: two processes promoting one honour cannot both succeed.
+            return self._promote(honour_record, to, awarded_on=awarded_on, category=category, period=period,
+                                 edition=edition, deed=deed, by=by)
+
+    def _promote(self, honour_record: Any, to: Any, *, awarded_on: Any, category: Any, period: Any, edition: Any,
+                 deed: str | None, by: Any) -> Honour:
         low = self.honour_record(honour_record)
         low_title = self.honour_title(low.honour)
         done = self._store.one("SELECT id FROM honours WHERE promoted_from = ?", [low.id])

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from .base import new_id
+from .base import actor_text, clean_text, new_id
 from .errors import Duplicate, ForbiddenTransition, InvalidValue, NotFound, RuleViolation
 from .honours import _COLUMN, HonoursMixin
 from .model import (
@@ -27,8 +27,9 @@ from .model import (
     Organisation,
     Transition,
 )
+from .store.db import bindable
 from .timeutil import from_text, to_utc_text
-from .titles import _text
+from .titles import _text, parse_period
 
 __all__ = ["NominationsMixin", "next_statuses"]
 
@@ -130,10 +131,9 @@ class NominationsMixin(HonoursMixin):
         return "person", person, None
 
     def _step(self, nomination: str, before: str | None, after: str, at: datetime, by: Any, note: str) -> None:
-        actor = getattr(by, "id", by)
         self._store.insert("nomination_transitions", {
             "nomination": nomination, "from_status": before, "to_status": after, "at": to_utc_text(at),
-            "actor": None if actor is None else str(actor), "note": note})
+            "actor": actor_text(by), "note": clean_text(note, "note")})
 
     # -- moving through the flow -----------------------------------------------------------------------
 
@@ -304,8 +304,11 @@ class NominationsMixin(HonoursMixin):
             Duplicate: this voter already endorsed this nomination.
         """
         identity = getattr(voter, "id", voter)
-        if not isinstance(identity, str) or not identity.strip():
-            raise InvalidValue("voter", "must identify the voter", shown="(blank)")
+        if not isinstance(identity, str) or not identity.strip() or len(identity) > 200 or not bindable(identity):
+            # The voter may be a phone number or an account: never echo it.
+            raise InvalidValue("voter", "must identify the voter as text of at most 200 characters",
+                               shown="(blank)" if isinstance(identity, str) and not identity.strip() else
+                               type(identity).__name__)
         secret = self._digest("endorsement_voter", identity.strip())
         when = self._now() if at is None else self._when(at, "at")
         key = getattr(nomination, "id", nomination)
@@ -352,6 +355,7 @@ class NominationsMixin(HonoursMixin):
         """
         kind, nid = self._recipient(nominee, "nominee")
         code = None if honour is None else self.honour_title(honour).code
+        period = None if period is None else parse_period(period)[0]
         return [Nomination.from_row(r, self.zone) for r in self._store.rows(
             _SELECT + f" WHERE n.[{_COLUMN[kind]}] = ? AND (? IS NULL OR n.honour = ?) AND (? IS NULL OR n.period = ?)"
             " ORDER BY n.submitted_at, n.id", [nid, code, code, period, period])]
@@ -359,6 +363,7 @@ class NominationsMixin(HonoursMixin):
     def duplicate_nominations(self, *, honour: Any = None, period: Any = None) -> Iterator[list[Nomination]]:
         """Groups of two or more nominations of one nominee for one title and period, shown together."""
         code = None if honour is None else self.honour_title(honour).code
+        period = None if period is None else parse_period(period)[0]
         rows = list(self._store.rows(
             "SELECT * FROM (SELECT n.*, h.id AS honour_record, count(*) OVER (PARTITION BY n.honour, n.period, "
             "coalesce(n.person, n.family, n.organisation)) AS copies FROM nominations n "

@@ -13,6 +13,7 @@ import attrs
 from sqlite_utils import Database
 
 from .activities import ActivitiesMixin
+from .base import clean_text, items_of, whole_number
 from .directory import DirectoryMixin
 from .errors import InvalidValue, KeyMismatch
 from .honours import HonoursMixin
@@ -74,7 +75,11 @@ class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, NominationsMixin, 
         # Deleted and overwritten personal data must not linger in free pages (anonymisation).
         database.execute("PRAGMA secure_delete = ON")
         if path:
+            # WAL: readers never block the writer and a crash leaves the last committed state.
+            # synchronous=FULL: each commit is on disk (the WAL fsynced) before the write method returns,
+            # so a committed write survives a power cut too, not only a crash of the process.
             database.enable_wal()
+            database.execute("PRAGMA synchronous = FULL")
         migrate(database)
         self._key, self._key_source = load_key(key, path)
         stored = self._store.meta("settings")
@@ -142,11 +147,17 @@ class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, NominationsMixin, 
         for name, value in changes.items():
             if name not in names:
                 raise InvalidValue(name, f"must be one of the settings {', '.join(sorted(names))}", value)
-        new = attrs.evolve(self.settings, **changes)
-        _check_settings(new)
+        if "star_thresholds" in changes:
+            changes["star_thresholds"] = items_of(changes["star_thresholds"], "star_thresholds")
+        _check_settings(attrs.evolve(self.settings, **changes))
         with self._store.write() as store:
+            # Start from the settings as stored now: another process may have changed other settings since
+            # this registry was opened, and its change must not be lost.
+            current = Settings.from_json(store.meta("settings") or self.settings.to_json())
+            new = attrs.evolve(current, **changes)
+            _check_settings(new)
             store.set_meta("settings", new.to_json())
-            self._journal("configure", "settings", "settings", by=by, before=self.settings, after=new)
+            self._journal("configure", "settings", "settings", by=by, before=current, after=new)
         self.settings = new
         return new
 
@@ -163,15 +174,15 @@ class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, NominationsMixin, 
             raise InvalidValue("code", "must be a non-empty ASCII code such as 'elderly_care'", code)
         if not isinstance(label, str) or not label.strip():
             raise InvalidValue("label", "must not be empty", label)
-        code, label = code.strip(), label.strip()
-        taken = self._store.one(
-            "SELECT code FROM categories WHERE vocabulary = ? AND (code IN (?, ?) OR label IN (?, ?))",
-            [vocabulary, code, label, code, label],
-        )
-        if taken:
-            raise InvalidValue("code", f"must be new to the {vocabulary} vocabulary", code)
+        code, label = clean_text(code, "code", 50, line=True), clean_text(label, "label", 100, line=True)
         category = Category(code=code, label=label, vocabulary=vocabulary)
         with self._store.write() as store:
+            taken = store.one(
+                "SELECT code FROM categories WHERE vocabulary = ? AND (code IN (?, ?) OR label IN (?, ?))",
+                [vocabulary, code, label, code, label],
+            )
+            if taken:
+                raise InvalidValue("code", f"must be new to the {vocabulary} vocabulary", code)
             store.insert("categories", {"code": code, "vocabulary": vocabulary, "label": label})
             self._journal("create", "category", f"{vocabulary}:{code}", by=by, after=category)
         return category
@@ -188,7 +199,9 @@ class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, NominationsMixin, 
     def history(self, id: Any) -> list[Change]:
         """Every journaled change to the entity with this id, oldest first (personal values masked)."""
         key = getattr(id, "id", id)
-        return [Change.from_row(r, self.zone) for r in self._store.history(str(key))]
+        if not isinstance(key, str):
+            raise InvalidValue("id", "must be an id (text) or an object with one", shown=type(key).__name__)
+        return [Change.from_row(r, self.zone) for r in self._store.history(key)]
 
     def anonymise(self, person: Any, *, by: Any = None, note: str = "") -> Person:
         """Erase a person's personal data while keeping everything statistics count.
@@ -201,10 +214,11 @@ class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, NominationsMixin, 
         Raises:
             NotFound: no such person.
         """
-        old = self.person(person)
-        new = attrs.evolve(old, name="", id_masked=None, id_digest=None, phone=None, area="", anonymised=True)
-        secrets = [v for v in (old.name, old.phone, mask_phone(old.phone), old.id_masked, old.area) if v]
+        self.person(person)
         with self._store.write() as store:
+            old = self.person(person)
+            new = attrs.evolve(old, name="", id_masked=None, id_digest=None, phone=None, area="", anonymised=True)
+            secrets = [v for v in (old.name, old.phone, mask_phone(old.phone), old.id_masked, old.area) if v]
             store.update(
                 "people",
                 old.id,
@@ -214,13 +228,22 @@ class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, NominationsMixin, 
                 "UPDATE volunteers SET status = 'anonymised', status_since = ? WHERE person = ?",
                 [self._now().date().isoformat(), old.id],
             )
-            own = [old.id, *(r["id"] for r in store.rows("SELECT id FROM volunteers WHERE person = ?", [old.id]))]
-            for row in list(store.rows(
-                f"SELECT seq, before, after FROM journal WHERE entity_id IN ({', '.join('?' for _ in own)})", own
-            )):
+            for row in list(store.rows(f"SELECT seq, before, after FROM journal WHERE entity_id IN ({_OWN})",
+                                       [old.id])):
                 store.update("journal", row["seq"], {
                     "before": _scrub(row["before"]), "after": _scrub(row["after"])
                 }, pk="seq")
+            # Free text about the person (a deed, a family's name, a comment on their nomination, a step's
+            # note) may quote their name or phone: rows that belong to the person lose those words.
+            words = [(w, "某某" if w == old.name else "") for w in (old.name, old.phone, mask_phone(old.phone),
+                                                                   old.id_masked) if w and len(w) >= 2]
+            for table, column, key in _FREE_TEXT:
+                for word, placeholder in words:
+                    store.execute(
+                        f"UPDATE [{table}] SET [{column}] = replace([{column}], ?2, ?3) "
+                        f"WHERE instr([{column}], ?2) AND [{key}] IN ({_OWN})",
+                        [old.id, word, placeholder],
+                    )
             for value in secrets:
                 # Other entities' entries may quote the person (a nomination's nominee name, say).
                 quoted = json.dumps(value, ensure_ascii=False)
@@ -237,6 +260,29 @@ class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, NominationsMixin, 
 
 _PERSONAL_KEYS = ("name", "phone", "id_masked", "area")
 
+# The ids of everything that belongs to the person ``?1``: themself, their volunteer registrations and
+# service records, the nominations and honours they are the nominee or recipient of, and their families.
+_OWN = (
+    "SELECT ?1 UNION SELECT id FROM volunteers WHERE person = ?1 "
+    "UNION SELECT r.id FROM service_records r JOIN volunteers v ON v.id = r.volunteer WHERE v.person = ?1 "
+    "UNION SELECT id FROM nominations WHERE person = ?1 UNION SELECT id FROM honours WHERE person = ?1 "
+    "UNION SELECT family FROM family_members WHERE person = ?1"
+)
+
+# Free-text columns of rows that belong to a person (through the key column, compared with the person's own
+# ids: person, volunteer registrations, nominations, honours, families): (table, column, key column).
+_FREE_TEXT = (
+    ("nominations", "deed", "id"),
+    ("honours", "deed", "id"),
+    ("families", "name", "id"),
+    ("endorsements", "comment", "nomination"),
+    ("nomination_transitions", "note", "nomination"),
+    ("service_records", "note", "volunteer"),
+    ("journal", "before", "entity_id"),
+    ("journal", "after", "entity_id"),
+    ("journal", "note", "entity_id"),
+)
+
 
 def _scrub(text: str | None) -> str | None:
     """A journal value with the personal fields erased."""
@@ -251,16 +297,14 @@ def _scrub(text: str | None) -> str | None:
 
 def _check_settings(settings: Settings) -> None:
     for name in ("min_age", "guardian_min_age", "max_occurrences", "late_after_working_days"):
-        value = getattr(settings, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise InvalidValue(name, "must be a whole number >= 0", value)
+        whole_number(getattr(settings, name), name, 0, 100_000)
     if settings.guardian_min_age > settings.min_age:
         raise InvalidValue("guardian_min_age", f"must be <= 'min_age' ({settings.min_age})", settings.guardian_min_age)
     levels = settings.star_thresholds
-    if not levels or any(not isinstance(v, (int, float)) or v <= 0 for v in levels) or list(levels) != sorted(set(levels)):
+    if not levels or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1e9 for v in levels) \
+            or list(levels) != sorted(set(levels)):
         raise InvalidValue("star_thresholds", "must be increasing positive hours", levels)
-    if not isinstance(settings.number_prefix, str) or not settings.number_prefix.strip():
-        raise InvalidValue("number_prefix", "must not be empty", settings.number_prefix)
+    clean_text(settings.number_prefix, "number_prefix", 20, required=True, line=True)
 
 
 def open(path: str | os.PathLike[str] = ":memory:", *, timezone: str = _DEFAULT_TIMEZONE,

@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from .base import actor_text, clean_text
 from .errors import Duplicate, InvalidValue, NotFound, ReviewerConflict, RuleViolation
 from .honours import _COLUMN, HonoursMixin
 from .model import CONFLICT_KINDS, FINAL_STATUSES, Assignment, ConflictOfInterest, Score
@@ -116,9 +117,8 @@ class ReviewsMixin(HonoursMixin):
             overrides = tuple(attrs.evolve(c, reason=reasons.get(c.kind) or reasons["*"]) for c in conflicts)
             if store.one("SELECT 1 AS x FROM reviewer_assignments WHERE nomination = ? AND reviewer = ?", [key, rid]):
                 raise Duplicate("nomination", "reviewer", key, shown=rid)
-            actor = getattr(by, "id", by)
             assignment = Assignment(nomination=key, reviewer=rid, assigned_at=when,
-                                    assigned_by=None if actor is None else str(actor), overrides=overrides)
+                                    assigned_by=actor_text(by), overrides=overrides)
             store.insert("reviewer_assignments", {
                 "nomination": key, "reviewer": rid, "assigned_at": to_utc_text(when),
                 "assigned_by": assignment.assigned_by,
@@ -141,7 +141,7 @@ class ReviewsMixin(HonoursMixin):
                 raise InvalidValue("override", f"must name conflict kinds among {', '.join(CONFLICT_KINDS)}", kind)
             if not isinstance(reason, str) or not reason.strip():
                 raise InvalidValue("override", "must give a reason for overriding a conflict of interest", reason)
-            out[kind] = reason.strip()
+            out[kind] = clean_text(reason, "override", 2000, required=True)
         return out
 
     def score(self, nomination: Any, reviewer: Any, scores: Any, *, by: Any = None, at: Any = None) -> Score:

@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .base import RegistryBase, new_id
+from .base import RegistryBase, actor_text, clean_text, new_id
 from .errors import Conflict, InvalidValue, NotFound, RuleViolation
 from .model import LIVE_STATUSES, SERVICE_SOURCES, SERVICE_STATUSES, Activity, ServiceRecord, Volunteer
+from .queries.sql import names_of
 from .store import service as ledger
 from .timeutil import from_text, minutes_between, to_text, to_utc_text
 from .workdays import add_working_days
@@ -39,8 +40,7 @@ _CORRECTABLE = ("volunteer", "activity", "start", "end", "minutes", "note", "sou
 
 
 def _actor(by: Any) -> str | None:
-    actor = getattr(by, "id", by)
-    return None if actor is None else str(actor)
+    return actor_text(by)
 
 
 def _shown(moment: datetime) -> str:
@@ -50,15 +50,11 @@ def _shown(moment: datetime) -> str:
 def _reason(reason: Any) -> str:
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidValue("reason", "must say why, as non-empty text", reason)
-    return reason.strip()
+    return clean_text(reason, "reason", 2000, required=True)
 
 
 def _note(note: Any) -> str:
-    if note is None:
-        return ""
-    if not isinstance(note, str) or len(note) > 2000:
-        raise InvalidValue("note", "must be text of at most 2000 characters", note)
-    return note.strip()
+    return clean_text(note, "note", 2000)
 
 
 class ServiceMixin(RegistryBase):
@@ -330,12 +326,15 @@ class ServiceMixin(RegistryBase):
             RuleViolation: the record is not pending, or ``by`` is the volunteer themself.
         """
         actor = self._acting(by)
-        old = self.service_record(record)
-        if old.status != "pending":
-            raise RuleViolation("pending", f"service record {old.id!r} is {old.status}; only pending records are verified")
-        self._not_self(old, actor)
-        new = attrs.evolve(old, status="verified", verified_at=self._now(), verified_by=actor)
+        # The status is read inside the write lock: of two processes verifying (or verifying and rejecting)
+        # one record at once, the second sees the first's result and is refused.
         with self._store.write() as store:
+            old = self.service_record(record)
+            if old.status != "pending":
+                raise RuleViolation("pending", f"service record {old.id!r} is {old.status}; "
+                                    "only pending records are verified")
+            self._not_self(old, actor)
+            new = attrs.evolve(old, status="verified", verified_at=self._now(), verified_by=actor)
             store.update("service_records", old.id, {
                 "status": "verified", "verified_at": to_utc_text(self._required(new.verified_at)), "verified_by": actor,
             })
@@ -352,11 +351,12 @@ class ServiceMixin(RegistryBase):
         """
         actor = self._acting(by)
         why = _reason(reason)
-        old = self.service_record(record)
-        if old.status != "pending":
-            raise RuleViolation("pending", f"service record {old.id!r} is {old.status}; only pending records are rejected")
-        new = attrs.evolve(old, status="rejected", closed_at=self._now(), closed_by=actor, reason=why)
         with self._store.write() as store:
+            old = self.service_record(record)
+            if old.status != "pending":
+                raise RuleViolation("pending", f"service record {old.id!r} is {old.status}; "
+                                    "only pending records are rejected")
+            new = attrs.evolve(old, status="rejected", closed_at=self._now(), closed_by=actor, reason=why)
             ledger.close(store, old.id, status="rejected", at=to_utc_text(self._required(new.closed_at)),
                          by=actor, reason=why)
             self._journal("reject", "service_record", old.id, by=by, before=old, after=new, note=why)
@@ -372,9 +372,9 @@ class ServiceMixin(RegistryBase):
         """
         actor = self._acting(by)
         why = _reason(reason)
-        old = self._live(record, "voided")
-        new = attrs.evolve(old, status="void", closed_at=self._now(), closed_by=actor, reason=why)
         with self._store.write() as store:
+            old = self._live(record, "voided")
+            new = attrs.evolve(old, status="void", closed_at=self._now(), closed_by=actor, reason=why)
             ledger.close(store, old.id, status="void", at=to_utc_text(self._required(new.closed_at)),
                          by=actor, reason=why)
             self._journal("void", "service_record", old.id, by=by, before=old, after=new, note=why)
@@ -489,7 +489,7 @@ class ServiceMixin(RegistryBase):
             NotFound: unknown volunteer or activity.
             InvalidValue: an unknown status.
         """
-        statuses = (status,) if isinstance(status, str) else tuple(status or ())
+        statuses = names_of(status, "status")
         for name in statuses:
             if name not in SERVICE_STATUSES:
                 raise InvalidValue("status", f"must be one of {', '.join(SERVICE_STATUSES)}", name)

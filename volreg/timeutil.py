@@ -25,13 +25,27 @@ __all__ = [
     "from_text",
     "now",
     "minutes_between",
+    "MIN_YEAR",
+    "MAX_YEAR",
 ]
+
+MIN_YEAR = 1800
+"""The earliest year a date may fall in (before any living person's birth)."""
+
+MAX_YEAR = 9000
+"""The latest year a date may fall in: near the ends of Python's calendar (years 1 and 9999) time-zone and
+period arithmetic overflows, so far-off dates are refused here, once, rather than crash later. Rules such as
+"not in the future" then refuse nearer dates with their own message."""
 
 _DATE_TIME = re.compile(
     r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
     r"(?:[ T]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<f>\d{1,6}))?)?)?"
     r"\s*(?P<z>Z|[+-]\d{2}:?\d{2})?$"
 )
+
+
+_LONGEST = 100
+"""No date or time as people write it is longer; a longer string is refused before any pattern runs."""
 
 
 def get_zone(name: str) -> tzinfo:
@@ -79,18 +93,25 @@ def parse_date(value: object, field: str = "date") -> date:
         InvalidValue: the value is not a readable, real date.
     """
     if isinstance(value, datetime):
-        return value.date()
+        return _in_range(value.date(), field, value)
     if isinstance(value, date):
-        return value
+        return _in_range(value, field, value)
     if not isinstance(value, str):
         raise InvalidValue(field, "must be a date or a date string such as '2024-03-05'", value)
-    match = _DATE_TIME.match(_normalise(value))
+    match = _DATE_TIME.match(_normalise(value)) if len(value) <= _LONGEST else None
     if not match or match["H"] is not None or match["z"]:
         raise InvalidValue(field, "must be a date such as '2024-03-05', '2024/3/5' or '2024年3月5日'", value)
     try:
-        return date(int(match["y"]), int(match["m"]), int(match["d"]))
+        day = date(int(match["y"]), int(match["m"]), int(match["d"]))
     except ValueError:
         raise InvalidValue(field, "must be a real calendar date", value) from None
+    return _in_range(day, field, value)
+
+
+def _in_range(day: date, field: str, value: object) -> date:
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise InvalidValue(field, f"must fall in the years {MIN_YEAR} to {MAX_YEAR}", value)
+    return day
 
 
 def parse_datetime(value: object, zone: tzinfo, field: str = "datetime") -> datetime:
@@ -112,7 +133,7 @@ def parse_datetime(value: object, zone: tzinfo, field: str = "datetime") -> date
     elif isinstance(value, date):
         result = datetime(value.year, value.month, value.day)
     elif isinstance(value, str):
-        match = _DATE_TIME.match(_normalise(value))
+        match = _DATE_TIME.match(_normalise(value)) if len(value) <= _LONGEST else None
         if not match:
             raise InvalidValue(
                 field, "must be a date and time such as '2024-03-05 09:00' or '2024年3月5日 9:00'", value
@@ -133,6 +154,7 @@ def parse_datetime(value: object, zone: tzinfo, field: str = "datetime") -> date
             result = result.replace(tzinfo=_offset(match["z"]))
     else:
         raise InvalidValue(field, "must be a datetime or a string such as '2024-03-05 09:00'", value)
+    _in_range(result.date(), field, value)
     if result.tzinfo is None or result.tzinfo.utcoffset(result) is None:
         result = result.replace(tzinfo=zone)
         if not tz.datetime_exists(result):

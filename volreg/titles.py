@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from .base import RegistryBase, new_id
+from .base import RegistryBase, clean_text, items_of, new_id
 from .errors import Duplicate, InvalidValue, NotFound, RuleViolation
 from .model import (
     CADENCES,
@@ -22,6 +22,7 @@ from .model import (
     Edition,
     HonourTitle,
 )
+from .store.db import bindable
 
 __all__ = ["TitlesMixin", "parse_period", "STANDARD_CATEGORIES"]
 
@@ -65,11 +66,7 @@ def _period_of(day: date, cadence: str) -> str:
 
 
 def _text(value: Any, field: str, limit: int) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str) or len(value) > limit:
-        raise InvalidValue(field, f"must be text of at most {limit} characters", value)
-    return value.strip()
+    return clean_text(value, field, limit)
 
 
 def _age(value: Any) -> tuple[int | None, int | None]:
@@ -109,7 +106,7 @@ class TitlesMixin(RegistryBase):
 
     def _title_row(self, value: Any) -> dict[str, Any] | None:
         key = getattr(value, "code", value)
-        if not isinstance(key, str):
+        if not isinstance(key, str) or not bindable(key):
             return None
         return self._store.one("SELECT * FROM honour_titles WHERE code = ? OR name = ?", [key.strip(), key.strip()])
 
@@ -162,8 +159,8 @@ class TitlesMixin(RegistryBase):
         if (title.age_min is not None or title.age_max is not None) and title.recipient != "person":
             raise InvalidValue("age", "can only limit titles awarded to a person", (title.age_min, title.age_max))
         pd = title.publicity_days
-        if isinstance(pd, bool) or not isinstance(pd, int) or pd < 1:
-            raise InvalidValue("publicity_days", "must be a whole number of days >= 1", pd)
+        if isinstance(pd, bool) or not isinstance(pd, int) or not 1 <= pd <= 366:
+            raise InvalidValue("publicity_days", "must be a whole number of days from 1 to 366", pd)
         return title
 
     def define_honour(
@@ -216,21 +213,21 @@ class TitlesMixin(RegistryBase):
         code, name = code.strip(), _text(name, "name", 100)
         if not name:
             raise InvalidValue("name", "must not be empty", name)
-        for field, value in (("code", code), ("name", name)):
-            clash = self._title_row(value)
-            if clash:
-                raise Duplicate("honour title", field, clash["code"], shown=value)
-        cats = STANDARD_CATEGORIES if categories is None else categories
+        cats = STANDARD_CATEGORIES if categories is None else items_of(categories, "categories")
         low, high = _age(age)
         title = self._checked_title(HonourTitle(
             code=code, name=name, level=level, recipient=recipient, cadence=cadence,
             categories=[self._category(c, "honour", "categories") for c in cats],
             age_min=low, age_max=high, once=bool(once), rubric=_rubric(rubric), publicity_days=publicity_days,
         ))
-        lower = self._related_titles(counts_as, "counts_as", title, lower=True)
-        higher = self._related_titles(counted_from, "counted_from", title, lower=False)
+        lower = self._related_titles(items_of(counts_as, "counts_as"), "counts_as", title, lower=True)
+        higher = self._related_titles(items_of(counted_from, "counted_from"), "counted_from", title, lower=False)
         title = attrs.evolve(title, counts_as=sorted(lower))
         with self._store.write() as store:
+            for field, value in (("code", code), ("name", name)):
+                clash = self._title_row(value)
+                if clash:
+                    raise Duplicate("honour title", field, clash["code"], shown=value)
             store.insert("honour_titles", self._title_record(title))
             store.insert_many("honour_counts_as", [{"honour": code, "counts_as": c} for c in lower]
                               + [{"honour": h, "counts_as": code} for h in higher])
@@ -272,7 +269,8 @@ class TitlesMixin(RegistryBase):
             if not clean["name"] or (clash and clash["code"] != old.code):
                 raise InvalidValue("name", "must be a new, non-empty title name", changes["name"])
         if "categories" in changes:
-            clean["categories"] = [self._category(c, "honour", "categories") for c in changes["categories"]]
+            clean["categories"] = [self._category(c, "honour", "categories")
+                                   for c in items_of(changes["categories"], "categories")]
         if "age" in changes:
             clean["age_min"], clean["age_max"] = _age(changes["age"])
         if "once" in changes:
@@ -283,7 +281,8 @@ class TitlesMixin(RegistryBase):
             clean["publicity_days"] = changes["publicity_days"]
         new = self._checked_title(attrs.evolve(old, **clean))
         if "counts_as" in changes:
-            new = attrs.evolve(new, counts_as=sorted(self._related_titles(changes["counts_as"], "counts_as", new, True)))
+            new = attrs.evolve(new, counts_as=sorted(self._related_titles(
+                items_of(changes["counts_as"], "counts_as"), "counts_as", new, True)))
         with self._store.write() as store:
             record = self._title_record(new)
             store.update("honour_titles", old.code, {k: v for k, v in record.items() if k != "code"}, pk="code")
@@ -320,15 +319,15 @@ class TitlesMixin(RegistryBase):
         for field, value, low in (("number", number, 1), ("year", year, 1949)):
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 2200:
                 raise InvalidValue(field, f"must be a whole number >= {low}", value)
-        clash = self._store.one("SELECT id FROM honour_editions WHERE honour = ? AND number = ?", [t.code, number])
-        if clash:
-            raise Duplicate("edition", "number", clash["id"], shown=str(number))
         edition = Edition(
             id=id or new_id("edn"), honour=t.code, number=number, year=year,
             ceremony_on=None if ceremony_on is None else self._day(ceremony_on, "ceremony_on"),
             title=_text(title, "title", 200),
         )
         with self._store.write() as store:
+            clash = store.one("SELECT id FROM honour_editions WHERE honour = ? AND number = ?", [t.code, number])
+            if clash:
+                raise Duplicate("edition", "number", clash["id"], shown=str(number))
             store.insert("honour_editions", {
                 "id": edition.id, "honour": t.code, "number": number, "year": year, "title": edition.title,
                 "ceremony_on": edition.ceremony_on.isoformat() if edition.ceremony_on else None})

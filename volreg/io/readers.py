@@ -144,8 +144,20 @@ class TableReader:
             reader = csv.reader(text, delimiter="\t" if self.format == "tsv" else ",")
             names: list[str] | None = None
             line_after = 0
-            for values in reader:
+            while True:
                 line = line_after + 1
+                try:
+                    values = next(reader)
+                except StopIteration:
+                    return
+                except UnicodeDecodeError as error:
+                    # The rest of the file cannot be read as text: report it once, as a problem, and stop.
+                    yield RawRow(line, {}, f"is not text in {encoding} (undecodable byte 0x{error.object[error.start]:02x}); "
+                                 "save the file as UTF-8")
+                    return
+                except csv.Error as error:
+                    yield RawRow(line, {}, f"is not a readable CSV row ({error})")
+                    return
                 line_after = reader.line_num
                 self.position = raw.tell()
                 if all(_blank(v) for v in values):
@@ -189,6 +201,9 @@ class TableReader:
                     value = json.loads(text)
                 except json.JSONDecodeError as error:
                     yield RawRow(number, {}, f"is not valid JSON ({error.msg} at column {error.colno})")
+                    continue
+                except (ValueError, RecursionError) as error:  # a number of thousands of digits, deep nesting
+                    yield RawRow(number, {}, f"is not JSON volreg can read ({type(error).__name__})")
                     continue
                 if not isinstance(value, dict):
                     yield RawRow(number, {}, "must be a JSON object with one key per column")

@@ -8,7 +8,7 @@ from ..errors import InvalidValue
 from ..model import ACTIVITY_KINDS
 from ..timeutil import parse_datetime, to_utc_text
 from .result import Result
-from .sql import Filters, check_by, period_expr
+from .sql import Filters, check_by, check_registry, period_expr
 
 __all__ = ["activity_counts", "ACTIVITY_DIMENSIONS"]
 
@@ -71,6 +71,7 @@ def activity_counts(
     Example:
         >>> activity_counts(registry, by=("studio", "category"), start="2024-01-01", end="2025-01-01")
     """
+    check_registry(registry)
     dims = check_by(by, ACTIVITY_DIMENSIONS)
     filters = Filters()
     if organisation is not None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..base import whole_number
 from ..errors import InvalidValue
 from ..model import HONOUR_LEVELS
 from ..personal import mask_name
 from .result import Result
-from .sql import Filters
+from .sql import Filters, check_registry, year_of
 
 if TYPE_CHECKING:
     from ..registry import Registry
@@ -91,6 +92,7 @@ def honour_roll(
         InvalidValue: an unknown level or category, or a bad year.
         NotFound: an unknown title or edition.
     """
+    check_registry(registry)
     f = Filters()
     f.cte(_LISTS)
     f.cte(_CHAIN)
@@ -105,12 +107,10 @@ def honour_roll(
             raise InvalidValue("level", f"must be one of {', '.join(HONOUR_LEVELS)}", level)
         f.add("lt.level = ?", level)
     if year is not None:
-        if isinstance(year, bool) or not isinstance(year, int):
-            raise InvalidValue("year", "must be a whole year such as 2024", year)
-        f.add("h.year = ?", year)
+        f.add("h.year = ?", year_of(year))
     if edition is not None:
         if isinstance(edition, int) and not isinstance(edition, bool):
-            f.add("e.number = ?", edition)
+            f.add("e.number = ?", whole_number(edition, "edition", 1, 10_000))
         else:
             f.add("h.edition = ?", registry.edition(edition).id)
     if category is not None:

@@ -14,7 +14,7 @@ from ..errors import InvalidValue
 from ..model import SERVICE_STATUSES
 from ..timeutil import to_utc_text
 from .result import Result
-from .sql import PERIODS, Filters, check_by, period_expr
+from .sql import PERIODS, Filters, check_by, check_registry, names_of, period_expr
 
 if TYPE_CHECKING:
     from ..registry import Registry
@@ -59,7 +59,7 @@ def status_clause(status: Any, as_of: str | None) -> tuple[str, list[Any]]:
     Raises:
         InvalidValue: an unknown status.
     """
-    names = (status,) if isinstance(status, str) else tuple(status or ())
+    names = names_of(status, "status")
     if not names:
         raise InvalidValue("status", f"must name statuses among {', '.join(SERVICE_STATUSES)}", status)
     for name in names:
@@ -130,8 +130,9 @@ def hours(
         InvalidValue: an unknown dimension or status, a bad date, or ``top`` not a positive whole number.
         NotFound: an unknown volunteer, organisation, studio or activity.
     """
+    check_registry(registry)
     names = check_by(by, DIMENSIONS)
-    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= 2**31):
         raise InvalidValue("top", "must be a positive whole number", top)
     moment = None if as_of is None else to_utc_text(registry._when(as_of, "as_of"))
     filters = Filters()

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from ..base import whole_number
 from ..errors import InvalidValue
 from ..model import HONOUR_LEVELS, NOMINATION_STAGES, NOMINATION_STATUSES
+from ..titles import parse_period
 from .result import Result
-from .sql import Filters, check_by
+from .sql import Filters, check_by, check_registry, names_of, year_of
 
 if TYPE_CHECKING:
     from ..registry import Registry
@@ -50,20 +52,18 @@ def _filters(
     if category is not None:
         f.add("n.category = ?", registry._category(category, "honour"))
     if status is not None:
-        statuses = (status,) if isinstance(status, str) else tuple(status)
+        statuses = names_of(status, "status")
         for s in statuses:
             if s not in NOMINATION_STATUSES:
                 raise InvalidValue("status", f"must be among {', '.join(NOMINATION_STATUSES)}", s)
         f.add(f"n.status IN ({', '.join('?' for _ in statuses)})", *statuses)
     if year is not None:
-        if isinstance(year, bool) or not isinstance(year, int):
-            raise InvalidValue("year", "must be a whole year such as 2024", year)
-        f.add("n.year = ?", year)
+        f.add("n.year = ?", year_of(year))
     if period is not None:
-        f.add("n.period = ?", str(period))
+        f.add("n.period = ?", parse_period(period)[0])
     if edition is not None:
         if isinstance(edition, int) and not isinstance(edition, bool):
-            f.add("e.number = ?", edition)
+            f.add("e.number = ?", whole_number(edition, "edition", 1, 10_000))
         else:
             f.add("n.edition = ?", registry.edition(edition).id)
     return f
@@ -136,6 +136,7 @@ def nominations(
         InvalidValue: an unknown dimension, level, status, category or year.
         NotFound: an unknown title or edition.
     """
+    check_registry(registry)
     measures = [
         ("nominations", "count(*)"),
         ("nominees", "count(DISTINCT coalesce(n.person, n.family, n.organisation))"),
@@ -179,6 +180,7 @@ def nomination_funnel(
         InvalidValue: an unknown dimension, level, status, category or year.
         NotFound: an unknown title or edition.
     """
+    check_registry(registry)
     measures = [("nominations", "count(*)")]
     measures += [(stage, f"coalesce(sum(n.reached >= {i}), 0)") for i, stage in enumerate(NOMINATION_STAGES)]
     measures += [(end, f"coalesce(sum(n.status = '{end}'), 0)") for end in ("not_selected", "rejected", "withdrawn")]

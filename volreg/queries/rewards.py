@@ -10,11 +10,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ..base import items_of
 from ..errors import InvalidValue
 from ..rules import AwardRule
 from ..timeutil import to_utc_text
 from .hours import status_clause
 from .result import Result
+from .sql import check_registry
 
 if TYPE_CHECKING:
     from ..registry import Registry
@@ -78,8 +80,9 @@ def star_levels(registry: Registry, *, thresholds: Any = None, as_of: Any = None
     Raises:
         InvalidValue: thresholds that are not increasing positive hours, or an unreadable ``as_of``.
     """
-    levels = tuple(registry.settings.star_thresholds if thresholds is None else thresholds)
-    if not levels or any(isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0 for v in levels) or list(
+    check_registry(registry)
+    levels = tuple(registry.settings.star_thresholds if thresholds is None else items_of(thresholds, "thresholds"))
+    if not levels or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1e9 for v in levels) or list(
         levels
     ) != sorted(set(levels)):
         raise InvalidValue("thresholds", "must be increasing positive hours", levels)
@@ -130,6 +133,7 @@ def eligible(registry: Registry, rule: AwardRule, *, on: Any, as_of: Any = None)
     Raises:
         InvalidValue: an unreadable ``on`` or ``as_of``, or ``rule`` not an AwardRule.
     """
+    check_registry(registry)
     if not isinstance(rule, AwardRule):
         raise InvalidValue("rule", "must be a volreg.AwardRule", rule)
     day = registry._day(on, "on")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidValue
+from ..timeutil import MAX_YEAR, MIN_YEAR
 
-__all__ = ["Filters", "period_expr", "PERIODS", "check_by"]
+__all__ = ["Filters", "period_expr", "PERIODS", "check_by", "check_registry", "names_of", "year_of"]
 
 PERIODS = ("year", "quarter", "month", "day")
 """Time dimensions every query function can group by."""
@@ -28,9 +29,35 @@ def period_expr(dimension: str, column: str) -> str:
     raise ValueError(dimension)
 
 
+def names_of(value: Any, field: str) -> tuple[Any, ...]:
+    """A name, or a list or tuple of names, as a tuple; None is no names. Anything else is refused."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return tuple(value)
+    raise InvalidValue(field, "must be a name or a list of names", value)
+
+
+def year_of(value: Any, field: str = "year") -> int:
+    """A year filter: a whole number within the years dates may fall in."""
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_YEAR <= value <= MAX_YEAR:
+        raise InvalidValue(field, "must be a whole year such as 2024", value)
+    return value
+
+
+def check_registry(registry: Any) -> None:
+    """Refuse a first argument that is not a :class:`volreg.Registry` (a path, say) with a clear error."""
+    from ..registry import Registry  # the registry module imports the query helpers' users
+
+    if not isinstance(registry, Registry):
+        raise InvalidValue("registry", "must be a volreg.Registry (open one with volreg.open(path))", registry)
+
+
 def check_by(by: Any, allowed: tuple[str, ...]) -> tuple[str, ...]:
     """Normalise a ``by=`` argument (a name or a sequence of names) and check every name is allowed."""
-    names = (by,) if isinstance(by, str) else tuple(by or ())
+    names = names_of(by, "by")
     for name in names:
         if name not in allowed:
             raise InvalidValue("by", f"must name dimensions among {', '.join(allowed)}", name)

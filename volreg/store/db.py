@@ -10,15 +10,49 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlite_utils import Database
 
-__all__ = ["Store", "BUSY_TIMEOUT_MS"]
+from ..errors import Busy, Conflict, InvalidValue
+
+__all__ = ["Store", "BUSY_TIMEOUT_MS", "bindable"]
 
 BUSY_TIMEOUT_MS = 30_000
 """How long a writer waits for another process's write lock before giving up (milliseconds)."""
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def bindable(value: Any) -> bool:
+    """Whether SQLite can take ``value`` as a parameter: None, a 64-bit int, a float, UTF-8 text or bytes."""
+    if value is None or isinstance(value, (float, bytes)):
+        return True
+    if isinstance(value, int):
+        return _INT64[0] <= value <= _INT64[1]
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    return False
+
+
+def _checked(params: Sequence[Any]) -> Sequence[Any]:
+    # The last line of defence: the registry validates each argument with its own message first; a value
+    # that still cannot be bound is refused as a volreg error rather than a driver exception.
+    for value in params:
+        if not bindable(value):
+            raise InvalidValue("value", "must be text, a whole number within 64 bits, a number or None", value)
+    return params
+
+
+def _locked(error: sqlite3.OperationalError) -> bool:
+    text = str(error).lower()
+    return "locked" in text or "busy" in text
 
 
 class Store:
@@ -34,18 +68,21 @@ class Store:
         """A transaction (or a savepoint inside one): everything in it is written, or nothing is."""
         conn = self.db.conn
         if conn.in_transaction:
-            with self.db.atomic():
+            with _translated(), self.db.atomic():
                 yield self
             return
-        conn.execute("BEGIN IMMEDIATE")
+        with _translated():
+            conn.execute("BEGIN IMMEDIATE")
         try:
-            yield self
+            with _translated():
+                yield self
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
         else:
-            conn.execute("COMMIT")
+            with _translated():
+                conn.execute("COMMIT")
 
     # -- plain rows ----------------------------------------------------------------------------------
 
@@ -55,7 +92,7 @@ class Store:
         sql = "INSERT INTO [{}] ({}) VALUES ({})".format(
             table, ", ".join(f"[{c}]" for c in columns), ", ".join("?" for _ in columns)
         )
-        self.db.execute(sql, [row[c] for c in columns])
+        self.db.execute(sql, _checked([row[c] for c in columns]))
 
     def insert_many(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert rows that share their columns, with one ``executemany``."""
@@ -65,32 +102,38 @@ class Store:
         sql = "INSERT INTO [{}] ({}) VALUES ({})".format(
             table, ", ".join(f"[{c}]" for c in columns), ", ".join("?" for _ in columns)
         )
-        self.db.conn.executemany(sql, [[r[c] for c in columns] for r in rows])
+        self.db.conn.executemany(sql, [_checked([r[c] for c in columns]) for r in rows])
 
     def update(self, table: str, key: Any, changes: Mapping[str, Any], *, pk: str = "id") -> None:
         """Set columns of the row whose primary key is ``key``."""
         if not changes:
             return
         sets = ", ".join(f"[{c}] = ?" for c in changes)
-        self.db.execute(f"UPDATE [{table}] SET {sets} WHERE [{pk}] = ?", [*changes.values(), key])
+        self.db.execute(f"UPDATE [{table}] SET {sets} WHERE [{pk}] = ?", _checked([*changes.values(), key]))
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement with bound parameters."""
+        self.db.execute(sql, _checked(params))
 
     def get(self, table: str, key: Any, *, pk: str = "id") -> dict[str, Any] | None:
-        """The row whose primary key is ``key``, or None."""
+        """The row whose primary key is ``key``, or None (also for a key no row could have, such as a list)."""
+        if not bindable(key) or isinstance(key, (bytes, float)):
+            return None
         return self.one(f"SELECT * FROM [{table}] WHERE [{pk}] = ?", [key])
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         """The first row of a query, or None."""
-        for row in self.db.query(sql, params):
+        for row in self.db.query(sql, _checked(params)):
             return row
         return None
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
         """Lazily iterate a query's rows as dicts."""
-        return self.db.query(sql, params)
+        return self.db.query(sql, _checked(params))
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """The first column of the first row, or None."""
-        row = self.db.execute(sql, params).fetchone()
+        row = self.db.execute(sql, _checked(params)).fetchone()
         return row[0] if row else None
 
     # -- settings and metadata -----------------------------------------------------------------------
@@ -146,3 +189,20 @@ class Store:
             "subtree(id) AS (SELECT id FROM organisations WHERE id = ? "
             "UNION SELECT o.id FROM organisations o JOIN subtree s ON o.parent = s.id)"
         )
+
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    """Turn the driver's refusals into volreg errors: a lock held past the busy timeout, a broken constraint.
+
+    A broken constraint means a check in the registry was bypassed (a race it did not foresee, or a row
+    written by an older version); the transaction still rolls back, so the database is as before.
+    """
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        if _locked(error):
+            raise Busy(BUSY_TIMEOUT_MS) from error
+        raise
+    except sqlite3.IntegrityError as error:
+        raise Conflict(f"the write would break a rule of the database ({error}); nothing was written") from error

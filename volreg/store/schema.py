@@ -476,4 +476,17 @@ def migrate(db: Database) -> None:
     unknown = [name for name in applied if name not in _known()]
     if unknown:
         raise SchemaTooNew(unknown)
-    MIGRATIONS.apply(db)
+    if not MIGRATIONS.pending(db) or db.conn.in_transaction:
+        MIGRATIONS.apply(db)
+        return
+    # Under the write lock, so that processes opening one new file at once migrate it once: the others
+    # wait (busy timeout), then find nothing pending.
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        MIGRATIONS.apply(db)
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    else:
+        db.conn.execute("COMMIT")

@@ -1,0 +1,192 @@
+"""``volreg.check(registry)``: the whole registry checked against the rules, problems returned as data.
+
+Each rule is a small ``check_*`` function taking the registry and returning :class:`CheckProblem` objects that
+name the record at fault (the beancount way: validation is data, not exceptions). The registry refuses bad
+writes one by one; these checks find what got in anyway: rows written by an older volreg, rows typed into the
+file with another tool, records that a later rule change now breaks (``update_honour``), late entries that
+were allowed but marked. Set-based checks run as one SQL statement each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import TYPE_CHECKING
+
+import attrs
+
+from .errors import VolregError
+from .timeutil import from_text
+from .workdays import add_working_days
+
+if TYPE_CHECKING:
+    from .registry import Registry
+
+__all__ = ["CheckProblem", "check", "CHECKS"]
+
+
+@attrs.frozen
+class CheckProblem:
+    """One thing in the registry that breaks a rule.
+
+    Attributes:
+        code: the rule, e.g. ``late``, ``overlap``, ``not_service``, ``honour_rule``, ``reviewer_conflict``,
+            ``orphan``.
+        entity: the kind of record at fault (``service_record``, ``honour``, ``nomination`` ...).
+        id: the record's id (for a row without one, its key columns).
+        message: what is wrong, naming the rule and the other records involved.
+    """
+
+    code: str
+    entity: str
+    id: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.id}: [{self.code}] {self.message}"
+
+
+_LIVE = "('pending', 'verified')"
+
+
+def check_late_records(registry: Registry) -> Iterator[CheckProblem]:
+    """Live records whose first version was entered more than ``late_after_working_days`` working days after
+    their activity ended (志愿服务记录与证明出具办法 Art 11); working days follow the official calendar."""
+    days = registry.settings.late_after_working_days
+    deadlines: dict[date, date] = {}
+    rows = registry._store.rows(
+        f"SELECT r.id, a.[end] AS activity_end, f.first FROM service_records r "
+        f"JOIN activities a ON a.id = r.activity "
+        f"JOIN (SELECT lineage, min(recorded_at) AS first FROM service_records GROUP BY lineage) f "
+        f"ON f.lineage = r.lineage WHERE r.status IN {_LIVE} ORDER BY r.start_utc, r.id")
+    for row in rows:
+        ended, entered = from_text(row["activity_end"], registry.zone), from_text(row["first"], registry.zone)
+        assert ended is not None and entered is not None
+        if ended.date() not in deadlines:
+            deadlines[ended.date()] = add_working_days(ended.date(), days)
+        deadline = deadlines[ended.date()]
+        if entered.date() > deadline:
+            yield CheckProblem("late", "service_record", row["id"],
+                               f"entered on {entered.date()}, after the deadline {deadline} ({days} working days "
+                               f"after the activity ended on {ended.date()})")
+
+
+def check_overlaps(registry: Registry) -> Iterator[CheckProblem]:
+    """Pairs of live records of one volunteer whose half-open intervals overlap."""
+    for row in registry._store.rows(
+        f"SELECT a.id, b.id AS other, a.volunteer, a.start, b.start AS other_start FROM service_records a "
+        f"JOIN service_records b ON b.volunteer = a.volunteer AND a.id < b.id "
+        f"AND a.start_utc < b.end_utc AND b.start_utc < a.end_utc "
+        f"WHERE a.status IN {_LIVE} AND b.status IN {_LIVE} ORDER BY a.start_utc, a.id, b.id"
+    ):
+        yield CheckProblem("overlap", "service_record", row["id"],
+                           f"overlaps record {row['other']!r} of volunteer {row['volunteer']!r} "
+                           f"({row['start'][:16]} and {row['other_start'][:16]})")
+
+
+def check_service_activities(registry: Registry) -> Iterator[CheckProblem]:
+    """Live records of hours on an activity that is not volunteer service (a 道德讲堂, a ceremony)."""
+    for row in registry._store.rows(
+        f"SELECT r.id, a.id AS activity, a.kind FROM service_records r JOIN activities a ON a.id = r.activity "
+        f"WHERE r.status IN {_LIVE} AND a.kind <> 'volunteer_service' ORDER BY r.start_utc, r.id"
+    ):
+        yield CheckProblem("not_service", "service_record", row["id"],
+                           f"carries hours on activity {row['activity']!r}, a {row['kind']}, not volunteer service")
+
+
+def check_honours(registry: Registry) -> Iterator[CheckProblem]:
+    """Honours that break their title's rules: recipient kind, age on the award date, category, ``once``."""
+    # `once`, set-based: a recipient holding a once-only title more than once (as a winner).
+    for row in registry._store.rows(
+        "SELECT h.honour, coalesce(h.person, h.family, h.organisation) AS recipient, group_concat(h.id, ', ') AS ids, "
+        "max(h.id) AS last FROM honours h JOIN honour_titles t ON t.code = h.honour "
+        "WHERE t.once = 1 AND h.grade = 'winner' GROUP BY h.honour, recipient HAVING count(*) > 1 ORDER BY 1, 2"
+    ):
+        yield CheckProblem("honour_rule", "honour", row["last"],
+                           f"{row['recipient']!r} holds {row['honour']}, which is given once, {row['ids'].count(',') + 1} "
+                           f"times ({row['ids']}) [rule: once]")
+    # The other rules are the ones every award is checked against, reused as they are (``once`` aside).
+    for row in registry._store.rows(
+        "SELECT h.*, coalesce(h.person, h.family, h.organisation) AS recipient FROM honours h "
+        "WHERE (h.person IS NULL OR h.person IN (SELECT id FROM people)) ORDER BY h.awarded_on, h.id"
+    ):
+        try:
+            title = registry.honour_title(row["honour"])
+            registry._check_award(title, row["recipient_kind"], row["recipient"], date.fromisoformat(row["awarded_on"]),
+                                  row["category"], field="recipient", grade="nomination_award")
+        except VolregError as error:
+            yield CheckProblem("honour_rule", "honour", row["id"], str(error))
+
+
+def check_reviewers(registry: Registry) -> Iterator[CheckProblem]:
+    """Reviewer assignments with a conflict of interest that no administrator overrode with a reason."""
+    for assignment in [registry.reviewers(r["nomination"]) for r in registry._store.rows(
+            "SELECT DISTINCT nomination FROM reviewer_assignments WHERE nomination IN (SELECT id FROM nominations) "
+            "ORDER BY nomination")]:
+        for one in assignment:
+            overridden = {c.kind for c in one.overrides if c.reason}
+            try:
+                found = registry.conflicts_of_interest(one.nomination, one.reviewer)
+            except VolregError:
+                continue  # a missing reviewer is an orphan, reported there
+            for conflict in found:
+                if conflict.kind not in overridden:
+                    yield CheckProblem("reviewer_conflict", "nomination", one.nomination,
+                                       f"reviewer {one.reviewer!r} has an undeclared conflict of interest: "
+                                       f"{conflict.kind} ({conflict.detail})")
+
+
+def check_orphans(registry: Registry) -> Iterator[CheckProblem]:
+    """Rows that point at rows that do not exist (``PRAGMA foreign_key_check``, and service-record lineages)."""
+    db = registry.db
+    for table, rowid, parent, fkid in db.execute("PRAGMA foreign_key_check").fetchall():
+        columns = {r[0]: r[3] for r in db.execute(f"PRAGMA foreign_key_list([{table}])").fetchall()}
+        column = columns.get(fkid, "?")
+        names = [r[1] for r in db.execute(f"PRAGMA table_info([{table}])").fetchall()]
+        keys = ["id"] if "id" in names else [n for n in names if n in ("nomination", "family", "person", "reviewer",
+                                                                       "voter", "organisation", "honour")][:2]
+        row = db.execute(f"SELECT {', '.join(f'[{k}]' for k in keys) or 'rowid'}, [{column}] FROM [{table}] "
+                         "WHERE rowid = ?", [rowid]).fetchone() if rowid is not None else None
+        ident = "/".join(str(v) for v in row[:-1]) if row else str(rowid)
+        missing = row[-1] if row else "?"
+        yield CheckProblem("orphan", table, ident, f"'{column}' points at {parent} {missing!r}, which does not exist")
+    for row in registry._store.rows(
+        "SELECT id, lineage FROM service_records r WHERE NOT EXISTS "
+        "(SELECT 1 FROM service_records o WHERE o.id = r.lineage) ORDER BY id"
+    ):
+        yield CheckProblem("orphan", "service_records", row["id"],
+                           f"'lineage' points at service record {row['lineage']!r}, which does not exist")
+
+
+CHECKS: tuple[Callable[[Registry], Iterator[CheckProblem]], ...] = (
+    check_late_records,
+    check_overlaps,
+    check_service_activities,
+    check_honours,
+    check_reviewers,
+    check_orphans,
+)
+"""The checks :func:`check` runs, in order."""
+
+
+def check(registry: Registry) -> list[CheckProblem]:
+    """Check the whole registry against its rules.
+
+    Reports live service records entered late (``late``), overlapping live records of one volunteer
+    (``overlap``), hours on activities that are not volunteer service (``not_service``), honours breaking
+    their title's rules (``honour_rule``), reviewers with a conflict of interest nobody overrode
+    (``reviewer_conflict``) and rows pointing at missing rows (``orphan``).
+
+    Args:
+        registry: the registry to check.
+
+    Returns:
+        The problems, grouped by check in the order above; empty when everything holds.
+
+    Raises:
+        InvalidValue: ``registry`` is not a registry.
+    """
+    from .queries.sql import check_registry
+
+    check_registry(registry)
+    return [problem for rule in CHECKS for problem in rule(registry)]
