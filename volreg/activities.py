@@ -11,7 +11,7 @@ from typing import Any
 from dateutil import rrule, tz
 
 from .base import RegistryBase, clean_text, new_id
-from .errors import InvalidValue, NotFound
+from .errors import InvalidValue
 from .model import ACTIVITY_KINDS, Activity
 from .timeutil import to_text, to_utc_text
 
@@ -198,9 +198,7 @@ class ActivitiesMixin(RegistryBase):
         Raises:
             NotFound: no such activity.
         """
-        row = self._store.get("activities", getattr(id, "id", id))
-        if row is None:
-            raise NotFound("activity", id)
+        row = self._row("activities", "activity", id)
         return Activity.from_row(row, self.zone)
 
     def activities(

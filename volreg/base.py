@@ -21,7 +21,7 @@ from .store import Store
 from .store.db import bindable
 from .timeutil import now, parse_date, parse_datetime, to_utc_text
 
-__all__ = ["RegistryBase", "new_id", "public_view", "clean_text", "actor_text", "items_of", "whole_number"]
+__all__ = ["RegistryBase", "new_id", "public_view", "clean_name", "clean_text", "actor_text", "items_of", "whole_number"]
 
 PERSONAL_FIELDS = ("phone", "id_digest")
 
@@ -56,6 +56,11 @@ def clean_text(value: Any, field: str, limit: int = 2000, *, required: bool = Fa
     if required and not value:
         raise InvalidValue(field, "must not be empty", value)
     return value
+
+
+def clean_name(value: Any, field: str = "name") -> str:
+    """A required one-line name of at most 200 characters (see :func:`clean_text`)."""
+    return clean_text(value, field, 200, required=True, line=True)
 
 
 def actor_text(by: Any) -> str | None:
@@ -127,16 +132,25 @@ class RegistryBase:
 
     # -- references ----------------------------------------------------------------------------------
 
+    def _row(self, table: str, kind: str, value: Any) -> dict[str, Any]:
+        """The stored row of ``table`` whose id is ``value`` (or ``value.id``).
+
+        Raises:
+            NotFound: there is no such row.
+        """
+        key = getattr(value, "id", value)
+        row = self._store.get(table, key) if isinstance(key, str) else None
+        if row is None:
+            raise NotFound(kind, key)
+        return row
+
     def _ref(self, value: Any, kind: str, table: str, field: str | None = None) -> str:
         """Resolve an object or an id to an existing id of ``table``.
 
         Raises:
             NotFound: there is no such row.
         """
-        key = getattr(value, "id", value)
-        if not isinstance(key, str) or self._store.get(table, key) is None:
-            raise NotFound(kind, key)
-        return key
+        return str(self._row(table, kind, value)["id"])
 
     def _digest(self, purpose: str, value: str) -> str:
         return digest(self._key, purpose, value)

@@ -103,9 +103,7 @@ class HonoursMixin(TitlesMixin):
         Raises:
             NotFound: no such family.
         """
-        row = self._store.get("families", getattr(id, "id", id))
-        if row is None:
-            raise NotFound("family", id)
+        row = self._row("families", "family", id)
         members = [r["person"] for r in self._store.rows(
             "SELECT person FROM family_members WHERE family = ? ORDER BY rowid", [row["id"]])]
         return Family.from_row(row, members)
@@ -286,9 +284,7 @@ class HonoursMixin(TitlesMixin):
         Raises:
             NotFound: no such honour record.
         """
-        row = self._store.get("honours", getattr(id, "id", id))
-        if row is None:
-            raise NotFound("honour", id)
+        row = self._row("honours", "honour", id)
         return Honour.from_row(row)
 
     def honours_of(self, recipient: Any, *, honour: Any = None) -> list[Honour]:

@@ -19,6 +19,7 @@ from .errors import InvalidValue, KeyMismatch
 from .honours import HonoursMixin
 from .model import Category, Change, Person, Settings
 from .nominating import NominationsMixin
+from .people import PeopleMixin
 from .personal import digest, load_key, mask_phone
 from .reviews import ReviewsMixin
 from .service import ServiceMixin
@@ -40,7 +41,7 @@ def _database_path(db: Database) -> str | None:
     return None
 
 
-class Registry(DirectoryMixin, ActivitiesMixin, ServiceMixin, NominationsMixin, ReviewsMixin, HonoursMixin,
+class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, NominationsMixin, ReviewsMixin, HonoursMixin,
                TitlesMixin):
     """A volreg registry: people, volunteers, organisations, studios, activities, service hours and honours.
 

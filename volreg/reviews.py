@@ -39,9 +39,7 @@ class ReviewsMixin(HonoursMixin):
         Raises:
             NotFound: no such nomination or reviewer.
         """
-        row = self._store.get("nominations", getattr(nomination, "id", nomination))
-        if row is None:
-            raise NotFound("nomination", nomination)
+        row = self._row("nominations", "nomination", nomination)
         rid = self._person_id(reviewer, "reviewer")
         found: list[ConflictOfInterest] = []
         nominee = row[_COLUMN[row["nominee_kind"]]]
