@@ -166,7 +166,7 @@ _INSERT_CHILD = r"""
 import json, resource, sqlite3, sys, time
 sys.path.insert(0, {root!r})
 import volreg
-source, target, rows, triggers = {source!r}, {target!r}, {rows}, {triggers}
+source, target, rows, triggers, cache = {source!r}, {target!r}, {rows}, {triggers}, {cache}
 registry = volreg.open(target, key="x")
 if not triggers:
     for (name,) in registry.db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'summary_%'").fetchall():
@@ -174,6 +174,8 @@ if not triggers:
 registry.close()
 src = sqlite3.connect(source)
 dst = sqlite3.connect(target)
+if cache:
+    dst.execute(f"PRAGMA cache_size = -{{cache * 1024}}")
 dst.execute("PRAGMA foreign_keys = OFF")
 for table in ("people", "organisations", "volunteers", "studios", "activities"):
     cols = [r[1] for r in src.execute(f"PRAGMA table_info([{{table}}])")]
@@ -213,7 +215,7 @@ def child(code: str) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_writes(path: Path, rows: int) -> dict[str, Any]:
+def run_writes(path: Path, rows: int, cache_mb: int = 0) -> dict[str, Any]:
     """executemany of ``rows`` stored service records into a fresh registry, with and without triggers."""
     import volreg.io.kinds  # noqa: F401
     from volreg.io.importer import HANDLERS
@@ -224,7 +226,7 @@ def run_writes(path: Path, rows: int) -> dict[str, Any]:
         for triggers in (False, True):
             target = str(Path(folder) / f"copy-{triggers}.db")
             out["executemany" + ("+triggers" if triggers else "")] = child(_INSERT_CHILD.format(
-                root=root, source=str(path), target=target, rows=rows, triggers=triggers))
+                root=root, source=str(path), target=target, rows=rows, triggers=triggers, cache=cache_mb))
     out["import_file"] = None if "service_records" not in HANDLERS else "run by hand: see README"
     return out
 
@@ -249,6 +251,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--plans", action="store_true", help="print EXPLAIN QUERY PLAN of each hand query")
     parser.add_argument("--insert-rows", type=int, default=0,
                         help="also time executemany of this many stored records into a fresh registry")
+    parser.add_argument("--cache-mb", type=int, default=0,
+                        help="page cache of the executemany connection (default: SQLite's 2 MB)")
     parser.add_argument("--no-cold", action="store_true")
     args = parser.parse_args(argv)
     conn = sqlite3.connect(args.db)
@@ -265,7 +269,7 @@ def main(argv: list[str] | None = None) -> None:
     if "service_records" not in HANDLERS:
         print("import_file: skipped: no service_records import kind")
     if args.insert_rows:
-        for name, result in run_writes(args.db, args.insert_rows).items():
+        for name, result in run_writes(args.db, args.insert_rows, args.cache_mb).items():
             if isinstance(result, dict):
                 print(f"{name}: {result['rows']} rows in {result['seconds']:.1f} s = "
                       f"{result['rows'] / result['seconds']:,.0f} records/s, peak RSS {result['rss_mb']:.0f} MB")

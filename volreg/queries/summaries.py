@@ -47,7 +47,7 @@ def month_bound(moment: datetime, zone: tzinfo) -> str | None:
     A record counts in a period by its local start, and its month is the first seven characters of that
     local text, so ``start_utc >= moment`` is ``month >= 'YYYY-MM'`` exactly when ``moment`` is such a bound.
     """
-    local = moment.astimezone(zone)
+    local = moment if moment.tzinfo is zone else moment.astimezone(zone)
     if local.day != 1 or (local.hour, local.minute, local.second, local.microsecond) != (0, 0, 0, 0):
         return None
     return f"{local:%Y-%m}"
@@ -128,15 +128,19 @@ def hours_sql(
     select = [f"{expr} AS [{alias}]" for alias, expr in selected] + _MEASURES + [f"{volunteers} AS volunteers"]
     order = [sort.get(name, columns[name][0][1]) for name in names]
     query_params = [*cte_params, *params]
-    source = f"{table} g"
-    if top is not None and single and table == "summary_volunteers" and names == ("volunteer",):
-        # The top list reads the few largest totals from the index, and joins names onto those alone:
-        # every volunteer tied with the last place is a candidate, so ties still go by number.
-        source = (
-            f"(SELECT * FROM {table} WHERE status = ? AND minutes >= COALESCE((SELECT minutes FROM {table} "
-            "WHERE status = ? ORDER BY minutes DESC LIMIT 1 OFFSET ?), 0)) g"
+    if top is not None and single and table == "summary_volunteers" and names == ("volunteer",) and volunteer is None:
+        # The top list reads the few largest totals from the index (one row per volunteer, so no grouping),
+        # and joins names onto those alone: every volunteer tied with the last place is a candidate, so
+        # ties still go by number.
+        sql = (
+            "SELECT " + ", ".join(f"{expr} AS [{alias}]" for alias, expr in selected)
+            + ", g.minutes AS minutes, ROUND(g.minutes / 60.0, 2) AS hours, g.records AS records, 1 AS volunteers"
+            f" FROM {table} g INDEXED BY summary_volunteers_minutes {joins} WHERE g.status = ? AND g.minutes >= "
+            f"COALESCE((SELECT minutes FROM {table} WHERE status = ? ORDER BY minutes DESC LIMIT 1 OFFSET ?), 0)"
+            " ORDER BY g.minutes DESC, " + ", ".join(order) + " LIMIT ?"
         )
-        query_params = [statuses[0], statuses[0], top - 1, *query_params]
+        return sql, [statuses[0], statuses[0], top - 1, top]
+    source = f"{table} g"
     sql = cte + "SELECT " + ", ".join(select) + f" FROM {source} {joins} WHERE " + " AND ".join(where)
     if names:
         sql += " GROUP BY " + ", ".join(expr for _, expr in selected if not expr.startswith(("p.", "v.", "o.", "s.")))

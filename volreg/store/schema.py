@@ -405,7 +405,7 @@ def m005_summaries(db: Database) -> None:
             records INTEGER NOT NULL,
             PRIMARY KEY (status, volunteer, month) ON CONFLICT REPLACE
         );
-        CREATE INDEX summary_volunteer_months_month ON summary_volunteer_months(status, month);
+        CREATE INDEX summary_volunteer_months_month ON summary_volunteer_months(status, month, volunteer, minutes, records);
         CREATE TABLE summary_volunteers (
             status TEXT NOT NULL,
             volunteer TEXT NOT NULL,
@@ -413,7 +413,7 @@ def m005_summaries(db: Database) -> None:
             records INTEGER NOT NULL,
             PRIMARY KEY (status, volunteer) ON CONFLICT REPLACE
         );
-        CREATE INDEX summary_volunteers_minutes ON summary_volunteers(status, minutes);
+        CREATE INDEX summary_volunteers_minutes ON summary_volunteers(status, minutes, volunteer, records);
         CREATE TABLE summary_groups (
             status TEXT NOT NULL,
             grouping TEXT NOT NULL,
