@@ -33,7 +33,10 @@ _LISTS = (
 )
 # chain(root, id, depth): the honours a record was promoted to, following promoted_from upwards.
 _CHAIN = (
+    # Seeded only from honours someone was promoted from: the others have no chain, and each roll row
+    # looks its chain up in this (unindexed) table, so a small table keeps the roll linear in its size.
     "chain(root, id, depth) AS (SELECT id, id, 0 FROM honours "
+    "WHERE id IN (SELECT promoted_from FROM honours WHERE promoted_from IS NOT NULL) "
     "UNION ALL SELECT chain.root, up.id, chain.depth + 1 FROM chain JOIN honours up ON up.promoted_from = chain.id)"
 )
 _ORDER = "CASE lt.level WHEN 'national' THEN 0 WHEN 'provincial' THEN 1 WHEN 'city' THEN 2 ELSE 3 END"

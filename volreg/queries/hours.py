@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidValue
 from ..model import SERVICE_STATUSES
 from ..timeutil import to_utc_text
+from . import summaries
 from .result import Result
 from .sql import PERIODS, Filters, check_by, check_registry, names_of, period_expr
 
@@ -135,24 +136,44 @@ def hours(
     if top is not None and (isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= 2**31):
         raise InvalidValue("top", "must be a positive whole number", top)
     moment = None if as_of is None else to_utc_text(registry._when(as_of, "as_of"))
-    filters = Filters()
     clause, params = status_clause(status, moment)
+    starts = None if start is None else registry._when(start, "start")
+    ends = None if end is None else registry._when(end, "end")
+    volunteer_id = None if volunteer is None else registry.volunteer(volunteer).id
+    organisation_id = None if organisation is None else registry._ref(organisation, "organisation", "organisations")
+    studio_id = None if studio is None else registry._ref(studio, "studio", "studios")
+    activity_id = None if activity is None else registry._ref(activity, "activity", "activities")
+    category_code = None if category is None else registry._category(category)
+    since = None if starts is None else summaries.month_bound(starts, registry.zone)
+    until = None if ends is None else summaries.month_bound(ends, registry.zone)
+    whole_months = (starts is None or since is not None) and (ends is None or until is not None)
+    if summaries.USE_SUMMARIES and moment is None and whole_months:
+        fast = summaries.hours_sql(
+            names=names, statuses=tuple(params), since=since, until=until,
+            volunteer=volunteer_id, organisation=organisation_id, studio=studio_id,
+            others=activity_id is not None or category_code is not None, top=top,
+            subtree=registry._store.subtree_sql(),
+        )
+        if fast is not None:
+            header = [alias for name in names for alias, _ in _COLUMNS[name]]
+            return Result([*header, "minutes", "hours", "records", "volunteers"], registry._store.rows(*fast))
+    filters = Filters()
     filters.add(clause, *params)
-    if start is not None:
-        filters.add("r.start_utc >= ?", to_utc_text(registry._when(start, "start")))
-    if end is not None:
-        filters.add("r.start_utc < ?", to_utc_text(registry._when(end, "end")))
-    if volunteer is not None:
-        filters.add("r.volunteer = ?", registry.volunteer(volunteer).id)
-    if organisation is not None:
-        filters.cte(registry._store.subtree_sql(), registry._ref(organisation, "organisation", "organisations"))
+    if starts is not None:
+        filters.add("r.start_utc >= ?", to_utc_text(starts))
+    if ends is not None:
+        filters.add("r.start_utc < ?", to_utc_text(ends))
+    if volunteer_id is not None:
+        filters.add("r.volunteer = ?", volunteer_id)
+    if organisation_id is not None:
+        filters.cte(registry._store.subtree_sql(), organisation_id)
         filters.add("a.organiser IN (SELECT id FROM subtree)")
-    if studio is not None:
-        filters.add("a.studio = ?", registry._ref(studio, "studio", "studios"))
-    if activity is not None:
-        filters.add("r.activity = ?", registry._ref(activity, "activity", "activities"))
-    if category is not None:
-        filters.add("a.category = ?", registry._category(category))
+    if studio_id is not None:
+        filters.add("a.studio = ?", studio_id)
+    if activity_id is not None:
+        filters.add("r.activity = ?", activity_id)
+    if category_code is not None:
+        filters.add("a.category = ?", category_code)
 
     columns = [(alias, expr) for name in names for alias, expr in _COLUMNS[name]]
     keys = [expr for _, expr in columns]

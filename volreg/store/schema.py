@@ -374,6 +374,176 @@ def m004_import_identity(db: Database) -> None:
 
 
 @MIGRATIONS()
+def m005_summaries(db: Database) -> None:
+    """Summary tables of service minutes, kept exact by triggers in the same transaction as every write.
+
+    The query functions read them instead of ``service_records`` when the question allows it (no ``as_of``,
+    periods of whole months); they never disagree with the records, because every change reaches them
+    through the triggers below, inside the statement that made it:
+
+    - ``summary_volunteer_months``: per status, volunteer and local month of the record's start;
+    - ``summary_volunteers``: per status and volunteer, over all time (top lists, star levels);
+    - ``summary_groups``: per status, grouping (``organisation``, ``studio`` by month; ``studio_category``
+      over all time, ``month`` = ``''``), its keys and month, with the *distinct* volunteer count kept
+      exact by ``summary_group_members`` (one row per volunteer in the group, with their own totals).
+
+    The keys replace on conflict (and the tables keep their rowids) so that restoring an archive, which
+    writes the records (filling the summaries through the triggers) and then the summaries' own rows,
+    ends with the same rows.  Keys that may be NULL (an activity without a studio or category) are stored as ``''``.  A change goes
+    through ``summary_delta``: a trigger adds (``sign`` 1) or takes away (-1) one record's contribution, so
+    that a record's insert, status change or delete, and a change of its activity's organiser, studio or
+    category, share one piece of arithmetic.  The delta row is deleted as soon as it is applied.
+    """
+    run_script(
+        db,
+        """
+        CREATE TABLE summary_volunteer_months (
+            status TEXT NOT NULL,
+            volunteer TEXT NOT NULL,
+            month TEXT NOT NULL,
+            minutes INTEGER NOT NULL,
+            records INTEGER NOT NULL,
+            PRIMARY KEY (status, volunteer, month) ON CONFLICT REPLACE
+        );
+        CREATE INDEX summary_volunteer_months_month ON summary_volunteer_months(status, month, volunteer, minutes, records);
+        CREATE TABLE summary_volunteers (
+            status TEXT NOT NULL,
+            volunteer TEXT NOT NULL,
+            minutes INTEGER NOT NULL,
+            records INTEGER NOT NULL,
+            PRIMARY KEY (status, volunteer) ON CONFLICT REPLACE
+        );
+        CREATE INDEX summary_volunteers_minutes ON summary_volunteers(status, minutes, volunteer, records);
+        CREATE TABLE summary_groups (
+            status TEXT NOT NULL,
+            grouping TEXT NOT NULL,
+            k1 TEXT NOT NULL,
+            k2 TEXT NOT NULL,
+            month TEXT NOT NULL,
+            minutes INTEGER NOT NULL,
+            records INTEGER NOT NULL,
+            volunteers INTEGER NOT NULL,
+            PRIMARY KEY (status, grouping, k1, k2, month) ON CONFLICT REPLACE
+        );
+        CREATE TABLE summary_group_members (
+            status TEXT NOT NULL,
+            grouping TEXT NOT NULL,
+            k1 TEXT NOT NULL,
+            k2 TEXT NOT NULL,
+            month TEXT NOT NULL,
+            volunteer TEXT NOT NULL,
+            minutes INTEGER NOT NULL,
+            records INTEGER NOT NULL,
+            PRIMARY KEY (status, grouping, k1, k2, month, volunteer) ON CONFLICT REPLACE
+        );
+        CREATE TABLE summary_delta (
+            sign INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            volunteer TEXT NOT NULL,
+            month TEXT NOT NULL,
+            minutes INTEGER NOT NULL,
+            organiser TEXT NOT NULL,
+            studio TEXT NOT NULL,
+            category TEXT NOT NULL
+        )
+        """,
+    )
+    groupings = (("organisation", "new.organiser", "''", "new.month"), ("studio", "new.studio", "''", "new.month"),
+                 ("studio_category", "new.studio", "new.category", "''"))
+    apply = [
+        "INSERT INTO summary_volunteer_months (status, volunteer, month, minutes, records) "
+        "VALUES (new.status, new.volunteer, new.month, new.sign * new.minutes, new.sign) "
+        "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records",
+        "DELETE FROM summary_volunteer_months WHERE status = new.status AND volunteer = new.volunteer "
+        "AND month = new.month AND records = 0",
+        "INSERT INTO summary_volunteers (status, volunteer, minutes, records) "
+        "VALUES (new.status, new.volunteer, new.sign * new.minutes, new.sign) "
+        "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records",
+        "DELETE FROM summary_volunteers WHERE status = new.status AND volunteer = new.volunteer AND records = 0",
+    ]
+    for name, k1, k2, month in groupings:
+        key = f"status = new.status AND grouping = '{name}' AND k1 = {k1} AND k2 = {k2} AND month = {month}"
+        apply += [
+            "INSERT INTO summary_group_members (status, grouping, k1, k2, month, volunteer, minutes, records) "
+            f"VALUES (new.status, '{name}', {k1}, {k2}, {month}, new.volunteer, new.sign * new.minutes, new.sign) "
+            "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records",
+            # A volunteer joins the group's distinct count with their first record and leaves it with their last.
+            "INSERT INTO summary_groups (status, grouping, k1, k2, month, minutes, records, volunteers) "
+            f"VALUES (new.status, '{name}', {k1}, {k2}, {month}, new.sign * new.minutes, new.sign, "
+            f"(SELECT CASE WHEN new.sign = 1 AND records = 1 THEN 1 WHEN new.sign = -1 AND records = 0 THEN -1 "
+            f"ELSE 0 END FROM summary_group_members WHERE {key} AND volunteer = new.volunteer)) "
+            "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records, "
+            "volunteers = volunteers + excluded.volunteers",
+            f"DELETE FROM summary_group_members WHERE {key} AND volunteer = new.volunteer AND records = 0",
+            f"DELETE FROM summary_groups WHERE {key} AND records = 0",
+        ]
+    apply.append("DELETE FROM summary_delta WHERE rowid = new.rowid")
+    db.execute(
+        "CREATE TRIGGER summary_delta_apply AFTER INSERT ON summary_delta BEGIN "
+        + "; ".join(apply) + "; END"
+    )
+
+    def delta(sign: str, row: str, activity: str) -> str:
+        # One record's contribution; the activity's keys are read as they stand when the trigger runs.
+        return (
+            "INSERT INTO summary_delta (sign, status, volunteer, month, minutes, organiser, studio, category) "
+            f"SELECT {sign}, {row}.status, {row}.volunteer, substr({row}.start, 1, 7), {row}.minutes, "
+            f"coalesce(a.organiser, ''), coalesce(a.studio, ''), coalesce(a.category, '') "
+            f"FROM activities a WHERE a.id = {activity}"
+        )
+
+    db.execute(f"CREATE TRIGGER summary_record_insert AFTER INSERT ON service_records BEGIN {delta('1', 'new', 'new.activity')}; END")
+    db.execute(f"CREATE TRIGGER summary_record_delete AFTER DELETE ON service_records BEGIN {delta('-1', 'old', 'old.activity')}; END")
+    db.execute(
+        "CREATE TRIGGER summary_record_update AFTER UPDATE OF status, volunteer, activity, start, minutes "
+        "ON service_records WHEN old.status IS NOT new.status OR old.volunteer IS NOT new.volunteer "
+        "OR old.activity IS NOT new.activity OR old.start IS NOT new.start OR old.minutes IS NOT new.minutes "
+        f"BEGIN {delta('-1', 'old', 'old.activity')}; {delta('1', 'new', 'new.activity')}; END"
+    )
+    # An activity's new organiser, studio or category moves all its records' minutes between groups.
+    moved = (
+        "INSERT INTO summary_delta (sign, status, volunteer, month, minutes, organiser, studio, category) "
+        "SELECT {sign}, r.status, r.volunteer, substr(r.start, 1, 7), r.minutes, coalesce({a}.organiser, ''), "
+        "coalesce({a}.studio, ''), coalesce({a}.category, '') FROM service_records r WHERE r.activity = {a}.id"
+    )
+    db.execute(
+        "CREATE TRIGGER summary_activity_update AFTER UPDATE OF organiser, studio, category ON activities "
+        "WHEN old.organiser IS NOT new.organiser OR old.studio IS NOT new.studio OR old.category IS NOT new.category "
+        f"BEGIN {moved.format(sign='-1', a='old')}; {moved.format(sign='1', a='new')}; END"
+    )
+    db.execute(
+        "CREATE TRIGGER summary_activity_rekey AFTER UPDATE OF id ON activities WHEN old.id IS NOT new.id "
+        "BEGIN SELECT RAISE(ABORT, 'an activity id never changes'); END"
+    )
+    # Backfill from the records already there, so an upgraded database is right from the start.
+    run_script(
+        db,
+        """
+        INSERT INTO summary_volunteer_months (status, volunteer, month, minutes, records)
+            SELECT status, volunteer, substr(start, 1, 7), sum(minutes), count(*) FROM service_records
+            GROUP BY status, volunteer, substr(start, 1, 7);
+        INSERT INTO summary_volunteers (status, volunteer, minutes, records)
+            SELECT status, volunteer, sum(minutes), count(*) FROM service_records GROUP BY status, volunteer;
+        INSERT INTO summary_group_members (status, grouping, k1, k2, month, volunteer, minutes, records)
+            SELECT r.status, 'organisation', coalesce(a.organiser, ''), '', substr(r.start, 1, 7), r.volunteer,
+                sum(r.minutes), count(*)
+            FROM service_records r JOIN activities a ON a.id = r.activity GROUP BY 1, 2, 3, 4, 5, 6;
+        INSERT INTO summary_group_members (status, grouping, k1, k2, month, volunteer, minutes, records)
+            SELECT r.status, 'studio', coalesce(a.studio, ''), '', substr(r.start, 1, 7), r.volunteer,
+                sum(r.minutes), count(*)
+            FROM service_records r JOIN activities a ON a.id = r.activity GROUP BY 1, 2, 3, 4, 5, 6;
+        INSERT INTO summary_group_members (status, grouping, k1, k2, month, volunteer, minutes, records)
+            SELECT r.status, 'studio_category', coalesce(a.studio, ''), coalesce(a.category, ''), '', r.volunteer,
+                sum(r.minutes), count(*)
+            FROM service_records r JOIN activities a ON a.id = r.activity GROUP BY 1, 2, 3, 4, 5, 6;
+        INSERT INTO summary_groups (status, grouping, k1, k2, month, minutes, records, volunteers)
+            SELECT status, grouping, k1, k2, month, sum(minutes), sum(records), count(*)
+            FROM summary_group_members GROUP BY status, grouping, k1, k2, month
+        """,
+    )
+
+
+@MIGRATIONS()
 def m006_views(db: Database) -> None:
     """Readable views for Datasette (and any SQL client): verified hours, nominations, activities, the roll.
 

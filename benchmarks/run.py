@@ -1,0 +1,283 @@
+"""Time volreg's query functions against the same questions written by hand in SQL, on one generated file.
+
+    python benchmarks/run.py /tmp/volreg-city.db [--runs 5] [--insert-rows 2000000]
+
+For each question: the median of ``--runs`` runs of the volreg call (its rows fully built) and of the hand
+SQL through the standard ``sqlite3`` module on the same file (its rows fetched), the ratio volreg ÷ hand SQL,
+and the rows returned; the two answers are checked to agree first.  The hand SQL is what a careful notebook
+user writes over ``service_records`` and the other base tables, using the indexes there are (``--plans``
+prints each one's ``EXPLAIN QUERY PLAN``).
+
+Then: the service-record import through ``volreg.import_file(kind="service_records")`` (when that kind
+exists) against a plain ``executemany`` of the same rows into the same schema, with and without the
+summary triggers, in records/s and peak RSS; and opening a registry plus its first query, cold (a new process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import volreg  # noqa: E402
+
+KEY = "volreg-benchmark-key"
+YEAR = ("2024-01-01", "2025-01-01")
+YEAR_UTC = ("2023-12-31T16:00:00Z", "2024-12-31T16:00:00Z")
+
+
+def utc_bounds(conn: sqlite3.Connection) -> tuple[str, str]:
+    """The year 2024 in Asia/Shanghai as the UTC text the ledger stores."""
+    sample = conn.execute("SELECT start_utc FROM service_records LIMIT 1").fetchone()
+    if sample and sample[0].endswith("+00:00"):
+        return ("2023-12-31T16:00:00+00:00", "2024-12-31T16:00:00+00:00")
+    return YEAR_UTC
+
+
+def questions(registry: volreg.Registry, conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Each question: volreg's call, the hand SQL and its parameters, and how to compare the answers."""
+    top_volunteer = conn.execute(
+        "SELECT volunteer FROM service_records WHERE status = 'verified' GROUP BY volunteer "
+        "ORDER BY sum(minutes) DESC, volunteer LIMIT 1").fetchone()[0]
+    district = conn.execute(
+        "SELECT o.id FROM organisations o WHERE o.kind = 'district' ORDER BY o.id LIMIT 1").fetchone()[0]
+    since, until = utc_bounds(conn)
+    subtree = ("WITH RECURSIVE subtree(id) AS (SELECT id FROM organisations WHERE id = ? "
+               "UNION SELECT o.id FROM organisations o JOIN subtree s ON o.parent = s.id) ")
+    limits = [round(h * 60) for h in registry.settings.star_thresholds]
+    star = "(" + " + ".join(f"(m >= {limit})" for limit in limits) + ")"
+    return [
+        dict(name="one volunteer's hours in a year",
+             volreg=lambda: volreg.hours(registry, volunteer=top_volunteer, start=YEAR[0], end=YEAR[1]),
+             sql="SELECT coalesce(sum(minutes), 0), count(*) FROM service_records WHERE volunteer = ? "
+                 "AND start_utc >= ? AND start_utc < ? AND status = 'verified'",
+             params=[top_volunteer, since, until], cols=("minutes", "records")),
+        dict(name="hours per volunteer in a year",
+             volreg=lambda: volreg.hours(registry, by="volunteer", start=YEAR[0], end=YEAR[1]),
+             sql="SELECT volunteer, sum(minutes), count(*) FROM service_records WHERE status = 'verified' "
+                 "AND start_utc >= ? AND start_utc < ? GROUP BY volunteer",
+             params=[since, until], cols=("volunteer", "minutes", "records"), unordered=True),
+        dict(name="hours per organisation subtree per month",
+             volreg=lambda: volreg.hours(registry, by="month", organisation=district),
+             sql=subtree + "SELECT substr(r.start, 1, 7) AS month, sum(r.minutes), count(*), "
+                 "count(DISTINCT r.volunteer) FROM service_records r JOIN activities a ON a.id = r.activity "
+                 "WHERE r.status = 'verified' AND a.organiser IN (SELECT id FROM subtree) GROUP BY month "
+                 "ORDER BY month",
+             params=[district], cols=("month", "minutes", "records", "volunteers")),
+        dict(name="hours per organisation per month", headline=True,
+             volreg=lambda: volreg.hours(registry, by=("organisation", "month")),
+             sql="SELECT a.organiser, substr(r.start, 1, 7) AS month, sum(r.minutes), count(*), "
+                 "count(DISTINCT r.volunteer) FROM service_records r JOIN activities a ON a.id = r.activity "
+                 "WHERE r.status = 'verified' GROUP BY a.organiser, month",
+             params=[], cols=("organisation", "month", "minutes", "records", "volunteers"), unordered=True),
+        dict(name="hours per studio per month", headline=True,
+             volreg=lambda: volreg.hours(registry, by=("studio", "month")),
+             sql="SELECT a.studio, substr(r.start, 1, 7) AS month, sum(r.minutes), count(*), "
+                 "count(DISTINCT r.volunteer) FROM service_records r JOIN activities a ON a.id = r.activity "
+                 "WHERE r.status = 'verified' GROUP BY a.studio, month",
+             params=[], cols=("studio", "month", "minutes", "records", "volunteers"), unordered=True),
+        dict(name="top 100 volunteers", headline=True,
+             volreg=lambda: volreg.hours(registry, by="volunteer", top=100),
+             sql="SELECT r.volunteer, sum(r.minutes) AS m, count(*) FROM service_records r "
+                 "JOIN volunteers v ON v.id = r.volunteer WHERE r.status = 'verified' "
+                 "GROUP BY r.volunteer ORDER BY m DESC, v.number LIMIT 100",
+             params=[], cols=("volunteer", "minutes", "records")),
+        dict(name="star levels of everyone",
+             volreg=lambda: volreg.star_levels(registry),
+             sql=f"SELECT volunteer, {star} FROM (SELECT v.id AS volunteer, coalesce(sum(r.minutes), 0) AS m "
+                 "FROM volunteers v LEFT JOIN service_records r ON r.volunteer = v.id AND r.status = 'verified' "
+                 "GROUP BY v.id)",
+             params=[], cols=("volunteer", "star"), unordered=True),
+        dict(name="activity counts per studio and category", headline=True,
+             volreg=lambda: volreg.activity_counts(registry, by=("studio", "category")),
+             sql="SELECT a.studio, a.category, count(DISTINCT a.id), count(DISTINCT r.volunteer), count(r.id), "
+                 "coalesce(sum(r.minutes), 0) FROM activities a LEFT JOIN service_records r "
+                 "ON r.activity = a.id AND r.status = 'verified' GROUP BY a.studio, a.category",
+             params=[], cols=("studio", "category", "activities", "participants", "service_records", "minutes"),
+             unordered=True),
+        dict(name="nomination counts per category and status",
+             volreg=lambda: volreg.nominations(registry, by=("category", "status")),
+             sql="SELECT category, status, count(*) FROM nominations GROUP BY category, status "
+                 "ORDER BY category, status",
+             params=[], cols=("category", "status", "nominations")),
+        dict(name="honour roll of one title",
+             volreg=lambda: volreg.honour_roll(registry, honour="china_good_person", include_counted=False),
+             sql="SELECT h.id FROM honours h JOIN people p ON p.id = h.person WHERE h.honour = ? "
+                 "ORDER BY h.year, h.period, h.awarded_on, p.name, h.id",
+             params=["china_good_person"], cols=("id",)),
+    ]
+
+
+def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(runs):
+        clock = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - clock)
+    return statistics.median(times), result
+
+
+def compare(question: dict[str, Any], result: volreg.Result, rows: list[tuple]) -> None:
+    """Raise AssertionError when volreg's rows and the hand SQL's rows differ."""
+    mine = [tuple(row[c] for c in question["cols"]) for row in result]
+    theirs = [tuple(r) for r in rows]
+    if question.get("unordered"):
+        mine, theirs = sorted(mine, key=repr), sorted(theirs, key=repr)
+    if mine != theirs:
+        raise AssertionError(f"{question['name']}: volreg and hand SQL disagree "
+                             f"({len(mine)} vs {len(theirs)} rows; first {mine[:2]} vs {theirs[:2]})")
+
+
+def run_queries(path: Path, runs: int, plans: bool = False) -> list[dict[str, Any]]:
+    """Time and check every question; return one row per question."""
+    registry = volreg.open(path, key=KEY)
+    conn = sqlite3.connect(path)
+    out = []
+    for q in questions(registry, conn):
+        if plans:
+            print(q["name"], file=sys.stderr)
+            for row in conn.execute("EXPLAIN QUERY PLAN " + q["sql"], q["params"]):
+                print("   ", row[-1], file=sys.stderr)
+        mine_t, mine = median_time(lambda q=q: q["volreg"](), runs)
+        hand_t, rows = median_time(lambda q=q: conn.execute(q["sql"], q["params"]).fetchall(), runs)
+        compare(q, mine, rows)
+        out.append({"question": q["name"], "volreg_ms": mine_t * 1000, "sql_ms": hand_t * 1000,
+                    "ratio": mine_t / hand_t if hand_t else float("inf"), "rows": len(mine),
+                    "headline": bool(q.get("headline"))})
+    conn.close()
+    registry.close()
+    return out
+
+
+# -- import and cold open, each in its own process so peak RSS is its own -------------------------------
+
+_INSERT_CHILD = r"""
+import json, resource, sqlite3, sys, time
+sys.path.insert(0, {root!r})
+import volreg
+source, target, rows, triggers, cache = {source!r}, {target!r}, {rows}, {triggers}, {cache}
+registry = volreg.open(target, key="x")
+if not triggers:
+    for (name,) in registry.db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'summary_%'").fetchall():
+        registry.db.execute(f"DROP TRIGGER {{name}}")
+registry.close()
+src = sqlite3.connect(source)
+dst = sqlite3.connect(target)
+if cache:
+    dst.execute(f"PRAGMA cache_size = -{{cache * 1024}}")
+dst.execute("PRAGMA foreign_keys = OFF")
+for table in ("people", "organisations", "volunteers", "studios", "activities"):
+    cols = [r[1] for r in src.execute(f"PRAGMA table_info([{{table}}])")]
+    dst.executemany(f"INSERT INTO [{{table}}] VALUES ({{', '.join('?' for _ in cols)}})", src.execute(f"SELECT * FROM [{{table}}]"))
+dst.commit()
+cols = [r[1] for r in src.execute("PRAGMA table_info(service_records)")]
+cursor = src.execute(f"SELECT * FROM service_records ORDER BY rowid LIMIT {{rows}}")
+clock = time.perf_counter()
+dst.execute("BEGIN")
+while True:
+    chunk = cursor.fetchmany(50000)
+    if not chunk:
+        break
+    dst.executemany(f"INSERT INTO service_records VALUES ({{', '.join('?' for _ in cols)}})", chunk)
+dst.execute("COMMIT")
+seconds = time.perf_counter() - clock
+n = dst.execute("SELECT count(*) FROM service_records").fetchone()[0]
+print(json.dumps({{"rows": n, "seconds": seconds, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+_COLD_CHILD = r"""
+import json, sys, time
+clock = time.perf_counter()
+sys.path.insert(0, {root!r})
+import volreg
+imported = time.perf_counter()
+registry = volreg.open({path!r}, key={key!r})
+opened = time.perf_counter()
+volreg.hours(registry).to_dicts()
+done = time.perf_counter()
+print(json.dumps({{"import_s": imported - clock, "open_s": opened - imported, "first_query_s": done - opened}}))
+"""
+
+
+def child(code: str) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_writes(path: Path, rows: int, cache_mb: int = 0) -> dict[str, Any]:
+    """executemany of ``rows`` stored service records into a fresh registry, with and without triggers."""
+    import volreg.io.kinds  # noqa: F401
+    from volreg.io.importer import HANDLERS
+
+    root = str(Path(__file__).resolve().parents[1])
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(dir="/tmp") as folder:
+        for triggers in (False, True):
+            target = str(Path(folder) / f"copy-{triggers}.db")
+            out["executemany" + ("+triggers" if triggers else "")] = child(_INSERT_CHILD.format(
+                root=root, source=str(path), target=target, rows=rows, triggers=triggers, cache=cache_mb))
+    out["import_file"] = None if "service_records" not in HANDLERS else "run by hand: see README"
+    return out
+
+
+def run_cold(path: Path) -> dict[str, Any]:
+    return child(_COLD_CHILD.format(root=str(Path(__file__).resolve().parents[1]), path=str(path), key=KEY))
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| question | volreg ms | hand SQL ms | ratio | rows |", "|---|---:|---:|---:|---:|"]
+    for r in rows:
+        mark = " *" if r["headline"] else ""
+        lines.append(f"| {r['question']}{mark} | {r['volreg_ms']:.1f} | {r['sql_ms']:.1f} | {r['ratio']:.2f} | "
+                     f"{r['rows']} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("db", type=Path)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--plans", action="store_true", help="print EXPLAIN QUERY PLAN of each hand query")
+    parser.add_argument("--insert-rows", type=int, default=0,
+                        help="also time executemany of this many stored records into a fresh registry")
+    parser.add_argument("--cache-mb", type=int, default=0,
+                        help="page cache of the executemany connection (default: SQLite's 2 MB)")
+    parser.add_argument("--no-cold", action="store_true")
+    args = parser.parse_args(argv)
+    conn = sqlite3.connect(args.db)
+    records = conn.execute("SELECT count(*) FROM service_records").fetchone()[0]
+    meta = conn.execute("SELECT value FROM registry_meta WHERE key = 'benchmark'").fetchone()
+    conn.close()
+    print(f"{args.db}: {records} record versions ({meta[0] if meta else 'not generated'}); "
+          f"{platform.python_implementation()} {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+          f"{platform.machine()}, median of {args.runs}")
+    print(table(run_queries(args.db, args.runs, args.plans)))
+    print("(* headline question: target under 50 ms)")
+    from volreg.io.importer import HANDLERS
+
+    if "service_records" not in HANDLERS:
+        print("import_file: skipped: no service_records import kind")
+    if args.insert_rows:
+        for name, result in run_writes(args.db, args.insert_rows, args.cache_mb).items():
+            if isinstance(result, dict):
+                print(f"{name}: {result['rows']} rows in {result['seconds']:.1f} s = "
+                      f"{result['rows'] / result['seconds']:,.0f} records/s, peak RSS {result['rss_mb']:.0f} MB")
+    if not args.no_cold:
+        cold = run_cold(args.db)
+        print(f"cold: import volreg {cold['import_s'] * 1000:.0f} ms, open {cold['open_s'] * 1000:.0f} ms, "
+              f"first query {cold['first_query_s'] * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
