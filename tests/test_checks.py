@@ -158,3 +158,11 @@ def test_cli_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert 1 == result.exit_code
     rows = json.loads(result.output)
     assert {("not_service", "svc-x"), ("orphan", "svc-x")} == {(r["code"], r["id"]) for r in rows}
+
+
+def test_many_holders_of_a_once_only_title_are_fine(registry: volreg.Registry, world: dict[str, Any]) -> None:
+    """A once-only title held once each by many people is no problem (the rule is per holder, not per title)."""
+    for n in range(3):
+        registry.award("雄关好人", registry.add_person(f"好人{n}"), category="助人为乐", period="2024",
+                       awarded_on="2024-05-01")
+    assert [] == _codes(registry)

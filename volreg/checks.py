@@ -98,12 +98,13 @@ def check_honours(registry: Registry) -> Iterator[CheckProblem]:
     """Honours that break their title's rules: recipient kind, age on the award date, category, ``once``."""
     # `once`, set-based: a recipient holding a once-only title more than once (as a winner).
     for row in registry._store.rows(
-        "SELECT h.honour, coalesce(h.person, h.family, h.organisation) AS recipient, group_concat(h.id, ', ') AS ids, "
+        "SELECT h.honour, coalesce(h.person, h.family, h.organisation) AS holder, group_concat(h.id, ', ') AS ids, "
         "max(h.id) AS last FROM honours h JOIN honour_titles t ON t.code = h.honour "
-        "WHERE t.once = 1 AND h.grade = 'winner' GROUP BY h.honour, recipient HAVING count(*) > 1 ORDER BY 1, 2"
+        "WHERE t.once = 1 AND h.grade = 'winner' "
+        "GROUP BY h.honour, coalesce(h.person, h.family, h.organisation) HAVING count(*) > 1 ORDER BY 1, 2"
     ):
         yield CheckProblem("honour_rule", "honour", row["last"],
-                           f"{row['recipient']!r} holds {row['honour']}, which is given once, {row['ids'].count(',') + 1} "
+                           f"{row['holder']!r} holds {row['honour']}, which is given once, {row['ids'].count(',') + 1} "
                            f"times ({row['ids']}) [rule: once]")
     # The other rules are the ones every award is checked against, reused as they are (``once`` aside).
     for row in registry._store.rows(
