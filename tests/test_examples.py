@@ -138,3 +138,10 @@ def test_the_example_in_memory_prints_the_same_report(example_output: str) -> No
     registry = volreg.open(":memory:", key="example-test")
     jiayuguan.build(registry)
     assert example_output.strip() == jiayuguan.report(registry).strip()
+
+
+def test_the_example_registry_passes_check(example_build: tuple[Path, str]) -> None:
+    """volreg.check() finds nothing wrong in the example registry."""
+    path = example_build[0]
+    with volreg.open(path, key=Path(str(path) + ".key").read_text().strip()) as registry:
+        assert [] == volreg.check(registry)
