@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -95,7 +96,7 @@ def output_options(command: F) -> F:
 def emit(result: Result, output: str = "table") -> None:
     """Print a result as an aligned table, CSV or JSON (cells neutralised against spreadsheet formulas)."""
     if output == "csv":
-        result.to_csv(click.get_text_stream("stdout"))
+        result.to_csv(sys.stdout)
     elif output == "json":
         click.echo(result.to_json())
     else:
