@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import shutil
 import subprocess
+import sys
 
 import pytest
 from factories import make_id_number
@@ -114,13 +115,14 @@ def test_metadata_describes_views_and_hides_personal_tables(small):
     json.dumps(meta)
 
 
-@pytest.mark.skipif(shutil.which("datasette") is None, reason="datasette is not installed (the datasette extra)")
+@pytest.mark.skipif(importlib.util.find_spec("datasette") is None,
+                    reason="datasette is not installed (the datasette extra)")
 def test_datasette_serves_the_views(small, tmp_path):
     """Datasette opens a copy of the file with the metadata and answers a view as JSON."""
     path = tmp_path / "city.db"
     small.db.execute("VACUUM INTO ?", [str(path)])
     meta = tmp_path / "metadata.json"
     meta.write_text(json.dumps(datasette_metadata(small, database="city")), encoding="utf-8")
-    out = subprocess.run(["datasette", str(path), "--metadata", str(meta), "--get", "/city/hours_by_month.json"],
+    out = subprocess.run([sys.executable, "-m", "datasette", str(path), "--metadata", str(meta), "--get", "/city/hours_by_month.json"],
                          capture_output=True, text=True, check=True).stdout
     assert "2024-03" in out
