@@ -13,6 +13,7 @@ from dateutil import rrule, tz
 from .base import RegistryBase, clean_text, new_id
 from .errors import InvalidValue
 from .model import ACTIVITY_KINDS, Activity
+from .store.filters import Filters
 from .timeutil import to_text, to_utc_text
 
 __all__ = ["ActivitiesMixin", "expand_rule"]
@@ -222,31 +223,22 @@ class ActivitiesMixin(RegistryBase):
             series: only the occurrences of this series.
             start, end: only those starting in this half-open range (registry time zone).
         """
-        sql, params, where = "SELECT a.* FROM activities a", [], []
+        filters = Filters()
         if organiser is not None:
-            sql = f"WITH RECURSIVE {self._store.subtree_sql()} " + sql
-            params.append(self._ref(organiser, "organisation", "organisations"))
-            where.append("a.organiser IN (SELECT id FROM subtree)")
+            filters.within("a.organiser", self._ref(organiser, "organisation", "organisations"))
         if kind is not None:
             if kind not in ACTIVITY_KINDS:
                 raise InvalidValue("kind", f"must be one of {', '.join(ACTIVITY_KINDS)}", kind)
-            where.append("a.kind = ?")
-            params.append(kind)
+            filters.add("a.kind = ?", kind)
         if category is not None:
-            where.append("a.category = ?")
-            params.append(self._category(category))
+            filters.add("a.category = ?", self._category(category))
         if studio is not None:
-            where.append("a.studio = ?")
-            params.append(self._ref(studio, "studio", "studios"))
+            filters.add("a.studio = ?", self._ref(studio, "studio", "studios"))
         if series is not None:
-            where.append("a.series = ?")
-            params.append(clean_text(series, "series", 100, line=True))
+            filters.add("a.series = ?", clean_text(series, "series", 100, line=True))
         if start is not None:
-            where.append("a.start_utc >= ?")
-            params.append(to_utc_text(self._when(start, "start")))
+            filters.add("a.start_utc >= ?", to_utc_text(self._when(start, "start")))
         if end is not None:
-            where.append("a.start_utc < ?")
-            params.append(to_utc_text(self._when(end, "end")))
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        return (Activity.from_row(r, self.zone) for r in self._store.rows(sql + " ORDER BY a.start_utc, a.id", params))
+            filters.add("a.start_utc < ?", to_utc_text(self._when(end, "end")))
+        sql = filters.prefix() + "SELECT a.* FROM activities a" + filters.where() + " ORDER BY a.start_utc, a.id"
+        return (Activity.from_row(r, self.zone) for r in self._store.rows(sql, filters.all_params()))

@@ -8,6 +8,7 @@ from typing import Any
 from .base import RegistryBase, clean_name, new_id
 from .errors import InvalidValue
 from .model import ORGANISATION_KINDS, Organisation, Studio
+from .store.filters import Filters
 
 __all__ = ["DirectoryMixin"]
 
@@ -67,22 +68,17 @@ class DirectoryMixin(RegistryBase):
             parent: only the direct children of this organisation.
             under: only this organisation and everything below it.
         """
-        sql, params = "SELECT o.* FROM organisations o", []
-        where: list[str] = []
         if kind is not None and kind not in ORGANISATION_KINDS:
             raise InvalidValue("kind", f"must be one of {', '.join(ORGANISATION_KINDS)}", kind)
+        filters = Filters()
         if under is not None:
-            sql = f"WITH RECURSIVE {self._store.subtree_sql()} " + sql + " JOIN subtree s ON s.id = o.id"
-            params.append(self._ref(under, "organisation", "organisations"))
+            filters.within("o.id", self._ref(under, "organisation", "organisations"))
         if kind is not None:
-            where.append("o.kind = ?")
-            params.append(kind)
+            filters.add("o.kind = ?", kind)
         if parent is not None:
-            where.append("o.parent = ?")
-            params.append(self._ref(parent, "organisation", "organisations"))
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        return (Organisation.from_row(r) for r in self._store.rows(sql + " ORDER BY o.name, o.id", params))
+            filters.add("o.parent = ?", self._ref(parent, "organisation", "organisations"))
+        sql = filters.prefix() + "SELECT o.* FROM organisations o" + filters.where() + " ORDER BY o.name, o.id"
+        return (Organisation.from_row(r) for r in self._store.rows(sql, filters.all_params()))
 
     # -- studios ------------------------------------------------------------------------------------------
 

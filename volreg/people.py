@@ -14,6 +14,7 @@ from .errors import Duplicate, InvalidValue, NotFound, RuleViolation
 from .model import VOLUNTEER_STATUSES, Person, Volunteer
 from .personal import IdNumber, mask_id_text, normalise_phone, parse_id_number
 from .store.db import bindable
+from .store.filters import Filters
 
 __all__ = ["PeopleMixin"]
 
@@ -328,22 +329,17 @@ class PeopleMixin(RegistryBase):
             status: only this status.
             person: only this person's registration.
         """
-        sql, params, where = _VOLUNTEER_SELECT, [], []
+        filters = Filters()
         if organisation is not None:
-            sql = f"WITH RECURSIVE {self._store.subtree_sql()} " + sql
-            params.append(self._ref(organisation, "organisation", "organisations"))
-            where.append("v.organisation IN (SELECT id FROM subtree)")
+            filters.within("v.organisation", self._ref(organisation, "organisation", "organisations"))
         if status is not None:
             if status not in VOLUNTEER_STATUSES:
                 raise InvalidValue("status", f"must be one of {', '.join(VOLUNTEER_STATUSES)}", status)
-            where.append("v.status = ?")
-            params.append(status)
+            filters.add("v.status = ?", status)
         if person is not None:
-            where.append("v.person = ?")
-            params.append(self._ref(person, "person", "people"))
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        return (Volunteer.from_row(r) for r in self._store.rows(sql + " ORDER BY v.number", params))
+            filters.add("v.person = ?", self._ref(person, "person", "people"))
+        sql = filters.prefix() + _VOLUNTEER_SELECT + filters.where() + " ORDER BY v.number"
+        return (Volunteer.from_row(r) for r in self._store.rows(sql, filters.all_params()))
 
     def set_volunteer_status(self, volunteer: Any, status: str, *, on: Any = None, by: Any = None, note: str = "") -> Volunteer:
         """Suspend, withdraw or reactivate a registration (``active``, ``suspended``, ``withdrawn``).

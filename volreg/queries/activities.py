@@ -82,8 +82,7 @@ def activity_counts(
         return Result(header, registry._store.rows(fast))
     filters = Filters()
     if organisation is not None:
-        filters.cte(registry._store.subtree_sql(), registry._ref(organisation, "organisation", "organisations"))
-        filters.add("a.organiser IN (SELECT id FROM subtree)")
+        filters.within("a.organiser", registry._ref(organisation, "organisation", "organisations"))
     if studio is not None:
         filters.add("a.studio = ?", registry._ref(studio, "studio", "studios"))
     if category is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidValue
+from ..store.filters import Filters
 from ..timeutil import MAX_YEAR, MIN_YEAR
 
 __all__ = ["Filters", "period_expr", "PERIODS", "check_by", "check_registry", "names_of", "year_of"]
@@ -64,35 +65,3 @@ def check_by(by: Any, allowed: tuple[str, ...]) -> tuple[str, ...]:
     if len(set(names)) != len(names):
         raise InvalidValue("by", "must not repeat a dimension", list(names))
     return names
-
-
-class Filters:
-    """A WHERE clause built one fragment and one bound parameter at a time; values never go into SQL text."""
-
-    def __init__(self) -> None:
-        self.ctes: list[str] = []
-        self.cte_params: list[Any] = []
-        self.clauses: list[str] = []
-        self.params: list[Any] = []
-
-    def add(self, fragment: str, *params: Any) -> None:
-        """Add ``fragment`` (with ``?`` placeholders) to the WHERE clause."""
-        self.clauses.append(fragment)
-        self.params.extend(params)
-
-    def cte(self, text: str, *params: Any) -> None:
-        """Add a common table expression (``name(cols) AS (...)``) to a ``WITH RECURSIVE`` prefix."""
-        self.ctes.append(text)
-        self.cte_params.extend(params)
-
-    def prefix(self) -> str:
-        """The ``WITH RECURSIVE ...`` prefix, or an empty string."""
-        return ("WITH RECURSIVE " + ", ".join(self.ctes) + " ") if self.ctes else ""
-
-    def where(self) -> str:
-        """The ``WHERE ...`` clause, or an empty string."""
-        return (" WHERE " + " AND ".join(self.clauses)) if self.clauses else ""
-
-    def all_params(self) -> list[Any]:
-        """Parameters in the order the SQL uses them: CTEs first, then the WHERE clause."""
-        return [*self.cte_params, *self.params]

@@ -17,6 +17,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from ..errors import Busy, Conflict, InvalidValue
+from .filters import SUBTREE
 
 __all__ = ["Store", "BUSY_TIMEOUT_MS", "bindable"]
 
@@ -185,10 +186,7 @@ class Store:
 
     def subtree_sql(self) -> str:
         """A recursive CTE body naming every organisation under ``?`` (itself included) as ``subtree(id)``."""
-        return (
-            "subtree(id) AS (SELECT id FROM organisations WHERE id = ? "
-            "UNION SELECT o.id FROM organisations o JOIN subtree s ON o.parent = s.id)"
-        )
+        return SUBTREE
 
 
 @contextlib.contextmanager
