@@ -18,8 +18,8 @@ API inside ``registry.transaction()``.  Service records take the first path that
 - ``import``: a CSV through ``volreg.import_file(kind="service_records")``, when that kind is registered;
 - ``api``: ``log_service`` / ``verify_service`` / ``reject_service`` / ``void_service`` /
   ``correct_service`` (every rule checked; about 2,000 records/s, so used up to 50,000 records);
-- ``direct``: rows built by the registry's own row builder and inserted with ``executemany`` in one
-  transaction (the summary triggers still run); for ``city`` and ``province`` until the import kind exists.
+- ``direct``: rows built by the registry's own row builder and inserted in one transaction through
+  ``volreg.store.bulk.insert_records`` (one ``executemany`` and set-based summary updates per batch).
 
 ``--records-via`` forces one of them.  The path used is printed and stored in ``registry_meta``.
 """
@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import volreg  # noqa: E402
 from volreg.model import ServiceRecord  # noqa: E402
+from volreg.store.bulk import insert_records  # noqa: E402
 from volreg.timeutil import get_zone  # noqa: E402
 
 SCALES = {
@@ -277,9 +278,9 @@ def _records_direct(registry: volreg.Registry, plan: list[tuple]) -> None:
                                      minutes=minutes - 15 if minutes > 30 else minutes + 15, reason="更正时长")
             batch.append(registry._service_row(record))
             if len(batch) >= 50_000:
-                store.insert_many("service_records", batch)
+                insert_records(store, batch)
                 batch = []
-        store.insert_many("service_records", batch)
+        insert_records(store, batch)
 
 
 def _evolve(record: ServiceRecord, **changes: Any) -> ServiceRecord:

@@ -29,6 +29,7 @@ from ..base import new_id, public_view
 from ..errors import Conflict, InvalidValue, RuleViolation
 from ..model import Activity, ServiceRecord, Volunteer
 from ..service import MAX_MINUTES
+from ..store.bulk import insert_records
 from ..timeutil import minutes_between, to_utc_text
 from . import values as v
 from .importer import Field, ImportContext, KindHandler, register_kind
@@ -276,7 +277,8 @@ class ServiceRecordsHandler(KindHandler):
 
     def write(self, ctx: ImportContext, staged: list[Any]) -> None:
         store = ctx.registry._store
-        store.insert_many("service_records", [row for row, _ in staged])
+        # Set-based summaries, once per batch (volreg.store.bulk), instead of the per-row trigger.
+        insert_records(store, [row for row, _ in staged])
         store.insert_many("journal", [journal for _, journal in staged])
         for name in ("staged_keys", "staged", "intervals", "nearby"):
             ctx.cache.pop(name, None)
