@@ -282,3 +282,15 @@ def test_a_bulk_import_then_corrections_and_voids_keeps_the_summaries_exact(regi
     assert not volreg.import_file(registry, bad, kind="service_records").written
     assert before == volreg.hours(registry, by=("studio", "month")).to_dicts()
     assert_summaries_exact(registry)
+
+
+def test_the_bulk_path_reads_only_the_new_rows(registry: volreg.Registry) -> None:
+    """Every statement of the bulk path reads the batch by rowid range, never a scan of the records or of the
+    activities (at city scale such a plan turns a batch of 500 records into a 2,000,000-row scan)."""
+    from volreg.store import bulk
+
+    registry.db.execute(bulk._MAKE_BATCH_MEMBERS)
+    for sql in (bulk._VOLUNTEER_MONTHS, bulk._VOLUNTEERS, bulk._FILL_BATCH_MEMBERS):
+        plan = [row[-1] for row in registry.db.execute("EXPLAIN QUERY PLAN " + sql, [0] * sql.count("?"))]
+        assert not [step for step in plan if step.startswith("SCAN")], plan
+        assert any("rowid>?" in step for step in plan), plan

@@ -23,19 +23,22 @@ from .db import Store
 
 __all__ = ["insert_records"]
 
+# The batch is read by rowid range only: ``NOT INDEXED`` and ``CROSS JOIN`` keep SQLite from planning a scan
+# of the status index or of every activity, which it otherwise picks for a bound parameter it cannot see.
 # The batch is every row whose rowid is above the largest one before the insert: ``service_records`` has no
 # AUTOINCREMENT, so SQLite gives new rows max(rowid) + 1, and no other connection can write meanwhile (we
 # hold the write lock).  The one exception (the largest rowid already at 2**63 - 1, when SQLite picks random
 # free rowids) is detected by counting, and the batch then goes through the triggers instead.
 _VOLUNTEER_MONTHS = (
     "INSERT INTO summary_volunteer_months (status, volunteer, month, minutes, records) "
-    "SELECT status, volunteer, substr(start, 1, 7), sum(minutes), count(*) FROM service_records "
+    "SELECT status, volunteer, substr(start, 1, 7), sum(minutes), count(*) FROM service_records NOT INDEXED "
     "WHERE rowid > ? GROUP BY 1, 2, 3 "
     "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records"
 )
 _VOLUNTEERS = (
     "INSERT INTO summary_volunteers (status, volunteer, minutes, records) "
-    "SELECT status, volunteer, sum(minutes), count(*) FROM service_records WHERE rowid > ? GROUP BY 1, 2 "
+    "SELECT status, volunteer, sum(minutes), count(*) FROM service_records NOT INDEXED WHERE rowid > ? "
+    "GROUP BY 1, 2 "
     "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records"
 )
 _GROUPINGS = (
@@ -52,7 +55,8 @@ _MAKE_BATCH_MEMBERS = (
 # they stand now, as the insert trigger reads them.
 _FILL_BATCH_MEMBERS = f"INSERT INTO {_BATCH_MEMBERS} " + " UNION ALL ".join(
     f"SELECT r.status, '{name}', {k1}, {k2}, {month}, r.volunteer, sum(r.minutes), count(*) "
-    "FROM service_records r JOIN activities a ON a.id = r.activity WHERE r.rowid > ? GROUP BY 1, 3, 4, 5, 6"
+    "FROM service_records AS r NOT INDEXED CROSS JOIN activities a ON a.id = r.activity WHERE r.rowid > ? "
+    "GROUP BY 1, 3, 4, 5, 6"
     for name, k1, k2, month in _GROUPINGS
 )
 # A volunteer joins a group's distinct count when the batch brings their first record to it: read before
