@@ -26,7 +26,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from ..base import new_id, public_view
-from ..errors import Conflict, InvalidValue, RuleViolation
+from ..errors import Conflict, InvalidValue, NotFound, RuleViolation
 from ..model import Activity, ServiceRecord, Volunteer
 from ..service import MAX_MINUTES
 from ..store.bulk import insert_records
@@ -81,8 +81,15 @@ def _volunteer(ctx: ImportContext, number: Any, id_text: Any) -> Volunteer:
             if held != registry._digest("id_number", parsed.number):
                 raise InvalidValue("id_number", f"must be the ID number of volunteer {who.number}",
                                    shown=parsed.masked)
+        elif number is not None:
+            # The common case, a volunteer id or number, in one query; anything else (an external id, no
+            # such volunteer) takes volunteer_ref's longer path and its messages.
+            try:
+                who = ctx.registry.volunteer(str(number).strip())
+            except NotFound:
+                who = ctx.registry.volunteer(v.volunteer_ref(ctx, number=number))
         else:
-            who = ctx.registry.volunteer(v.volunteer_ref(ctx, number=number, id_text=id_text))
+            who = ctx.registry.volunteer(v.volunteer_ref(ctx, id_text=id_text))
         cache[key] = who
     return who
 
