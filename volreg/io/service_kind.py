@@ -236,6 +236,7 @@ class ServiceRecordsHandler(KindHandler):
         now = ctx.cache.get("now")
         if now is None:
             now = ctx.cache["now"] = registry._now()
+            ctx.cache["now_utc"] = to_utc_text(now)  # every row of the file is journalled at the same instant
         fields = registry._service_fields(
             who, act, start=record["start"], end=record["end"], minutes=record["minutes"], source="import",
             recorded_at=record["recorded_at"], first_recorded=None, now=now,
@@ -272,7 +273,7 @@ class ServiceRecordsHandler(KindHandler):
         )
         row = registry._service_row(entry)
         journal = {
-            "at": to_utc_text(now), "actor": ctx.actor, "action": "create", "entity": "service_record",
+            "at": ctx.cache["now_utc"], "actor": ctx.actor, "action": "create", "entity": "service_record",
             "entity_id": record_id, "before": None,
             "after": json.dumps(public_view(entry), ensure_ascii=False, default=str), "note": "",
         }
