@@ -294,3 +294,13 @@ def test_the_bulk_path_reads_only_the_new_rows(registry: volreg.Registry) -> Non
         plan = [row[-1] for row in registry.db.execute("EXPLAIN QUERY PLAN " + sql, [0] * sql.count("?"))]
         assert not [step for step in plan if step.startswith("SCAN")], plan
         assert any("rowid>?" in step for step in plan), plan
+
+
+def test_a_batch_without_contiguous_rowids_goes_through_the_triggers(registry: volreg.Registry) -> None:
+    """When the largest rowid is taken, SQLite picks random free rowids; the bulk path notices and falls back."""
+    world = build_world(registry)
+    first = registry.log_service(world[0][0], world[1][0], start=f"{ACTIVITY_DAYS[0]} 08:00", minutes=30)
+    registry.db.execute("UPDATE service_records SET rowid = 9223372036854775807 WHERE id = ?", [first.id])
+    insert_records(registry._store, bulk_rows(registry, world, [(1, 1, 0, 40, "verified"), (2, 2, 1, 50, "pending")]))
+    assert 3 == registry.db.execute("SELECT count(*) FROM service_records").fetchone()[0]
+    assert_summaries_exact(registry)
