@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +168,7 @@ _INSERT_CHILD = r"""
 import json, resource, sqlite3, sys, time
 sys.path.insert(0, {root!r})
 import volreg
-source, target, rows, triggers, cache = {source!r}, {target!r}, {rows}, {triggers}, {cache}
+source, target, rows, triggers, cache, bulk = {source!r}, {target!r}, {rows}, {triggers}, {cache}, {bulk}
 registry = volreg.open(target, key="x")
 if not triggers:
     for (name,) in registry.db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'summary_%'").fetchall():
@@ -184,13 +186,29 @@ dst.commit()
 cols = [r[1] for r in src.execute("PRAGMA table_info(service_records)")]
 cursor = src.execute(f"SELECT * FROM service_records ORDER BY rowid LIMIT {{rows}}")
 clock = time.perf_counter()
-dst.execute("BEGIN")
-while True:
-    chunk = cursor.fetchmany(50000)
-    if not chunk:
-        break
-    dst.executemany(f"INSERT INTO service_records VALUES ({{', '.join('?' for _ in cols)}})", chunk)
-dst.execute("COMMIT")
+if bulk:
+    # volreg.store.bulk.insert_records: the same executemany, the summaries set-based once per chunk.
+    from volreg.store.bulk import insert_records
+    dst.close()
+    registry = volreg.open(target, key="x")
+    registry.db.execute(f"PRAGMA cache_size = -{{max(cache, 2) * 1024}}")
+    registry.db.execute("PRAGMA foreign_keys = OFF")  # as for the plain executemany
+    clock = time.perf_counter()
+    with registry.transaction():
+        while True:
+            chunk = cursor.fetchmany(5000)
+            if not chunk:
+                break
+            insert_records(registry._store, [dict(zip(cols, row)) for row in chunk])
+    dst = registry.db.conn
+else:
+    dst.execute("BEGIN")
+    while True:
+        chunk = cursor.fetchmany(50000)
+        if not chunk:
+            break
+        dst.executemany(f"INSERT INTO service_records VALUES ({{', '.join('?' for _ in cols)}})", chunk)
+    dst.execute("COMMIT")
 seconds = time.perf_counter() - clock
 n = dst.execute("SELECT count(*) FROM service_records").fetchone()[0]
 print(json.dumps({{"rows": n, "seconds": seconds, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
@@ -215,6 +233,102 @@ def child(code: str) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+IMPORT_DAYS = 300
+"""New activities for the import benchmark, one a day from 2026-01-05, so no imported record meets an old one."""
+
+
+def import_csv(source: Path, rows: int, target: Path) -> None:
+    """A service-record CSV of ``rows`` new records for the volunteers of ``source``, as an export looks.
+
+    Volunteer ``v``'s ``k``-th record is on day ``(7 v + k // 3) % IMPORT_DAYS``, in slot ``k % 3`` (08:00,
+    12:00, 16:00; two hours each), so no two records of one volunteer overlap; 85% are verified.
+    """
+    conn = sqlite3.connect(source)
+    numbers = [r[0] for r in conn.execute("SELECT number FROM volunteers ORDER BY id")]
+    conn.close()
+    with open(target, "w", encoding="utf-8", newline="") as handle:
+        handle.write("外部编号,志愿者编号,活动,开始时间,服务时长,审核状态\n")
+        first = _day0()
+        for i in range(rows):
+            v, k = i % len(numbers), i // len(numbers)
+            if k >= 3 * 7:
+                raise ValueError(f"at most {21 * len(numbers)} rows for {len(numbers)} volunteers")
+            day = first + timedelta(days=(7 * v + k // 3) % IMPORT_DAYS)
+            status = "待审核" if i % 20 < 3 else "已审核"
+            handle.write(f"I{i:09d},{numbers[v]},act-imp-{(day - first).days:03d},{day} {8 + 4 * (k % 3):02d}:00,"
+                         f"2,{status}\n")
+
+
+def _day0() -> date:
+    return date(2026, 1, 5)
+
+
+def prepare_import_target(source: Path, target: Path, base: str) -> None:
+    """``target`` as a registry to import into: a copy of ``source`` (``city``), or a new registry holding
+    only its people, organisations, volunteers, studios and activities (``empty``); plus the new activities."""
+    if base == "city":
+        shutil.copyfile(source, target)
+    registry = volreg.open(target, key=KEY)
+    if base == "empty":
+        registry.db.execute("ATTACH DATABASE ? AS src", [str(source)])
+        with registry.transaction():
+            for table in ("people", "organisations", "volunteers", "studios", "activities"):
+                registry.db.execute(f"INSERT INTO [{table}] SELECT * FROM src.[{table}]")
+        registry.db.execute("DETACH DATABASE src")
+    organisations = [r[0] for r in registry.db.execute("SELECT id FROM organisations ORDER BY id")]
+    with registry.transaction():
+        for n in range(IMPORT_DAYS):
+            day = _day0() + timedelta(days=n)
+            registry.add_activity(f"导入活动{n}", category="敬老助老", start=f"{day} 08:00", end=f"{day} 20:00",
+                                  organiser=organisations[n % len(organisations)], id=f"act-imp-{n:03d}")
+    registry.db.execute("ANALYZE")
+    registry.close()
+
+
+def import_child(target: str, csv_path: str, profile: str | None) -> dict[str, Any]:
+    """(In its own process.) Time ``import_file`` of the CSV into ``target``; peak RSS of the process."""
+    import resource
+
+    registry = volreg.open(target, key=KEY)
+    clock = time.perf_counter()
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        report = profiler.runcall(volreg.import_file, registry, csv_path, kind="service_records", source="bench")
+        profiler.dump_stats(profile)
+    else:
+        report = volreg.import_file(registry, csv_path, kind="service_records", source="bench")
+    seconds = time.perf_counter() - clock
+    if report.problems or not report.written:
+        raise AssertionError(f"import failed: {report.problems[:3]}")
+    registry.close()
+    return {"rows": report.created, "seconds": seconds,
+            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def run_import(path: Path, rows: int, bases: tuple[str, ...] = ("empty", "city"),
+               profile: str | None = None) -> dict[str, Any]:
+    """``import_file(kind="service_records")`` of ``rows`` new records into each base, each in its own process."""
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(dir="/tmp") as folder:
+        csv_path = Path(folder) / "records.csv"
+        import_csv(path, rows, csv_path)
+        for base in bases:
+            target = Path(folder) / f"{base}.db"
+            prepare_import_target(path, target, base)
+            args = [sys.executable, __file__, str(target), "--import-child", str(target), str(csv_path)]
+            if profile:
+                args += ["--profile", f"{profile}.{base}"]
+            done = subprocess.run(args, capture_output=True, text=True)
+            if done.returncode:
+                raise RuntimeError(f"the import child failed:\n{done.stderr}")
+            out[f"import_file into {base}"] = json.loads(done.stdout.strip().splitlines()[-1])
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(target) + suffix).unlink(missing_ok=True)
+    return out
+
+
 def run_writes(path: Path, rows: int, cache_mb: int = 0) -> dict[str, Any]:
     """executemany of ``rows`` stored service records into a fresh registry, with and without triggers."""
     import volreg.io.kinds  # noqa: F401
@@ -223,11 +337,14 @@ def run_writes(path: Path, rows: int, cache_mb: int = 0) -> dict[str, Any]:
     root = str(Path(__file__).resolve().parents[1])
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(dir="/tmp") as folder:
-        for triggers in (False, True):
-            target = str(Path(folder) / f"copy-{triggers}.db")
-            out["executemany" + ("+triggers" if triggers else "")] = child(_INSERT_CHILD.format(
-                root=root, source=str(path), target=target, rows=rows, triggers=triggers, cache=cache_mb))
-    out["import_file"] = None if "service_records" not in HANDLERS else "run by hand: see README"
+        for name, triggers, bulk in (("executemany", False, False), ("executemany+triggers", True, False),
+                                     ("insert_records (bulk summaries)", True, True)):
+            target = str(Path(folder) / f"copy-{triggers}-{bulk}.db")
+            out[name] = child(_INSERT_CHILD.format(
+                root=root, source=str(path), target=target, rows=rows, triggers=triggers, cache=cache_mb,
+                bulk=bulk))
+    if "service_records" in HANDLERS:
+        out.update(run_import(path, rows))
     return out
 
 
@@ -254,7 +371,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache-mb", type=int, default=0,
                         help="page cache of the executemany connection (default: SQLite's 2 MB)")
     parser.add_argument("--no-cold", action="store_true")
+    parser.add_argument("--import-only", choices=("empty", "city", "both"),
+                        help="only time import_file of --insert-rows records (into a new or a copied registry)")
+    parser.add_argument("--profile", help="(with --import-only) write cProfile stats to PROFILE.<base>")
+    parser.add_argument("--import-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.import_child:
+        print(json.dumps(import_child(*args.import_child, args.profile)))
+        return
+    if args.import_only:
+        bases = ("empty", "city") if args.import_only == "both" else (args.import_only,)
+        for name, result in run_import(args.db, args.insert_rows or 200_000, bases, args.profile).items():
+            print(f"{name}: {result['rows']} rows in {result['seconds']:.1f} s = "
+                  f"{result['rows'] / result['seconds']:,.0f} records/s, peak RSS {result['rss_mb']:.0f} MB")
+        return
     conn = sqlite3.connect(args.db)
     records = conn.execute("SELECT count(*) FROM service_records").fetchone()[0]
     meta = conn.execute("SELECT value FROM registry_meta WHERE key = 'benchmark'").fetchone()

@@ -6,6 +6,7 @@ recomputed by the code under test.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -128,8 +129,11 @@ def test_the_script_printed_the_report(example_db: Path, example_output: str) ->
 
 def test_a_second_run_into_the_same_file_is_refused(example_db: Path) -> None:
     """Building the example into a file that already holds a registry is refused, and changes nothing."""
+    # The child imports volreg from this checkout, as the suite does, not whatever volreg is installed.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(EXAMPLES.parent),
+                                                                     os.environ.get("PYTHONPATH")]))}
     again = subprocess.run([sys.executable, str(EXAMPLES / "jiayuguan.py"), str(example_db)],
-                           capture_output=True, text=True, timeout=60)
+                           capture_output=True, text=True, timeout=60, env=env)
     assert 1 == again.returncode and "already holds a registry" in again.stderr
 
 

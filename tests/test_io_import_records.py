@@ -244,3 +244,10 @@ def test_edition_numbers(expected, text):
     from volreg.io.honour_kinds import edition_number
 
     assert expected == edition_number(text)
+
+
+def test_an_import_gives_back_its_larger_page_cache(loaded, data_file):
+    """The import runs with a 64 MB page cache and restores the connection's own setting afterwards."""
+    loaded.db.execute("PRAGMA cache_size = -3000")
+    volreg.import_file(loaded, data_file("service_records.csv"), kind="service_records", mode="valid_rows")
+    assert -3000 == loaded.db.execute("PRAGMA cache_size").fetchone()[0]

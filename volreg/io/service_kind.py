@@ -26,9 +26,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from ..base import new_id, public_view
-from ..errors import Conflict, InvalidValue, RuleViolation
+from ..errors import Conflict, InvalidValue, NotFound, RuleViolation
 from ..model import Activity, ServiceRecord, Volunteer
 from ..service import MAX_MINUTES
+from ..store.bulk import insert_records
 from ..timeutil import minutes_between, to_utc_text
 from . import values as v
 from .importer import Field, ImportContext, KindHandler, register_kind
@@ -80,8 +81,15 @@ def _volunteer(ctx: ImportContext, number: Any, id_text: Any) -> Volunteer:
             if held != registry._digest("id_number", parsed.number):
                 raise InvalidValue("id_number", f"must be the ID number of volunteer {who.number}",
                                    shown=parsed.masked)
+        elif number is not None:
+            # The common case, a volunteer id or number, in one query; anything else (an external id, no
+            # such volunteer) takes volunteer_ref's longer path and its messages.
+            try:
+                who = ctx.registry.volunteer(str(number).strip())
+            except NotFound:
+                who = ctx.registry.volunteer(v.volunteer_ref(ctx, number=number))
         else:
-            who = ctx.registry.volunteer(v.volunteer_ref(ctx, number=number, id_text=id_text))
+            who = ctx.registry.volunteer(v.volunteer_ref(ctx, id_text=id_text))
         cache[key] = who
     return who
 
@@ -228,6 +236,7 @@ class ServiceRecordsHandler(KindHandler):
         now = ctx.cache.get("now")
         if now is None:
             now = ctx.cache["now"] = registry._now()
+            ctx.cache["now_utc"] = to_utc_text(now)  # every row of the file is journalled at the same instant
         fields = registry._service_fields(
             who, act, start=record["start"], end=record["end"], minutes=record["minutes"], source="import",
             recorded_at=record["recorded_at"], first_recorded=None, now=now,
@@ -264,7 +273,7 @@ class ServiceRecordsHandler(KindHandler):
         )
         row = registry._service_row(entry)
         journal = {
-            "at": to_utc_text(now), "actor": ctx.actor, "action": "create", "entity": "service_record",
+            "at": ctx.cache["now_utc"], "actor": ctx.actor, "action": "create", "entity": "service_record",
             "entity_id": record_id, "before": None,
             "after": json.dumps(public_view(entry), ensure_ascii=False, default=str), "note": "",
         }
@@ -276,7 +285,8 @@ class ServiceRecordsHandler(KindHandler):
 
     def write(self, ctx: ImportContext, staged: list[Any]) -> None:
         store = ctx.registry._store
-        store.insert_many("service_records", [row for row, _ in staged])
+        # Set-based summaries, once per batch (volreg.store.bulk), instead of the per-row trigger.
+        insert_records(store, [row for row, _ in staged])
         store.insert_many("journal", [journal for _, journal in staged])
         for name in ("staged_keys", "staged", "intervals", "nearby"):
             ctx.cache.pop(name, None)

@@ -34,6 +34,8 @@ def bindable(value: Any) -> bool:
     if isinstance(value, int):
         return _INT64[0] <= value <= _INT64[1]
     if isinstance(value, str):
+        if value.isascii():  # the common case, and far cheaper than encoding (ASCII has no surrogates)
+            return True
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
@@ -46,6 +48,8 @@ def _checked(params: Sequence[Any]) -> Sequence[Any]:
     # The last line of defence: the registry validates each argument with its own message first; a value
     # that still cannot be bound is refused as a volreg error rather than a driver exception.
     for value in params:
+        if value is None or (type(value) is str and value.isascii()):
+            continue
         if not bindable(value):
             raise InvalidValue("value", "must be text, a whole number within 64 bits, a number or None", value)
     return params

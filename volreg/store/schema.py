@@ -632,6 +632,40 @@ def m006_views(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m007_bulk_summaries(db: Database) -> None:
+    """A switch that lets a batch of new service records reach the summaries set-based, once per batch.
+
+    Through the per-row triggers of ``m005_summaries`` every inserted record makes a delta row and about
+    17 index updates in the summary tables, which costs about seven times the insert itself.  The insert
+    trigger now runs only while ``summary_control`` holds no ``bulk = 1`` row; :mod:`volreg.store.bulk`
+    sets it inside the write transaction, inserts a batch, adds the batch to each summary table with one
+    ``INSERT ... SELECT ... GROUP BY`` and clears it again, so the switch is never seen set outside that
+    transaction (a rollback clears it too).  Updates and deletes of records, and changes of activities,
+    still go through their triggers, unchanged.  A missing row (an archive written before this migration
+    restores the table empty) means "not bulk", so the triggers run.
+    """
+    run_script(
+        db,
+        """
+        CREATE TABLE summary_control (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            bulk INTEGER NOT NULL DEFAULT 0 CHECK (bulk IN (0, 1))
+        );
+        INSERT INTO summary_control (id, bulk) VALUES (1, 0);
+        DROP TRIGGER summary_record_insert
+        """,
+    )
+    db.execute(
+        "CREATE TRIGGER summary_record_insert AFTER INSERT ON service_records "
+        "WHEN NOT EXISTS (SELECT 1 FROM summary_control WHERE bulk = 1) BEGIN "
+        "INSERT INTO summary_delta (sign, status, volunteer, month, minutes, organiser, studio, category) "
+        "SELECT 1, new.status, new.volunteer, substr(new.start, 1, 7), new.minutes, "
+        "coalesce(a.organiser, ''), coalesce(a.studio, ''), coalesce(a.category, '') "
+        "FROM activities a WHERE a.id = new.activity; END"
+    )
+
+
 def _known() -> set[str]:
     return {m.name for m in MIGRATIONS.pending(Database(memory=True))}
 
