@@ -166,8 +166,7 @@ def hours(
     if volunteer_id is not None:
         filters.add("r.volunteer = ?", volunteer_id)
     if organisation_id is not None:
-        filters.cte(registry._store.subtree_sql(), organisation_id)
-        filters.add("a.organiser IN (SELECT id FROM subtree)")
+        filters.within("a.organiser", organisation_id)
     if studio_id is not None:
         filters.add("a.studio = ?", studio_id)
     if activity_id is not None:
