@@ -10,16 +10,17 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .errors import InvalidValue, NotFound
 from .model import Category, Settings
-from .personal import digest, mask_phone
+from .personal import mask_phone
 from .store import Store
-from .store.db import bindable
-from .timeutil import now, parse_date, parse_datetime, to_utc_text
+
+if TYPE_CHECKING:
+    from .session import Session
 
 __all__ = ["RegistryBase", "new_id", "public_view", "clean_name", "clean_text", "actor_text", "items_of", "whole_number"]
 
@@ -111,24 +112,34 @@ def public_view(obj: Any) -> dict[str, Any]:
 
 
 class RegistryBase:
-    """Shared state and helpers of the registry's mixins (not used on its own)."""
+    """Shared state and helpers of the registry's mixins (not used on its own).
 
-    _store: Store
-    _key: bytes
-    _key_source: str
+    Everything here delegates to :attr:`session`, the registry's :class:`volreg.session.Session`; the
+    private names are kept for the mixins inside the registry package only.
+    """
+
+    session: Session
     settings: Settings
-    zone: tzinfo
+
+    @property
+    def _store(self) -> Store:
+        return self.session.store
+
+    @property
+    def zone(self) -> tzinfo:
+        """The registry's home time zone."""
+        return self.session.zone
 
     # -- time --------------------------------------------------------------------------------------
 
     def _now(self) -> datetime:
-        return now(self.zone)
+        return self.session.now()
 
     def _when(self, value: Any, field: str) -> datetime:
-        return parse_datetime(value, self.zone, field)
+        return self.session.moment(value, field)
 
     def _day(self, value: Any, field: str) -> date:
-        return parse_date(value, field)
+        return self.session.day(value, field)
 
     # -- references ----------------------------------------------------------------------------------
 
@@ -153,21 +164,13 @@ class RegistryBase:
         return str(self._row(table, kind, value)["id"])
 
     def _digest(self, purpose: str, value: str) -> str:
-        return digest(self._key, purpose, value)
+        return self.session.digest(purpose, value)
 
     # -- vocabulary ---------------------------------------------------------------------------------
 
     def _category(self, value: Any, vocabulary: str = "activity", field: str = "category") -> str:
         """Resolve a category code or its Chinese label to the code."""
-        code = getattr(value, "code", value)
-        if isinstance(code, str) and bindable(code):
-            row = self._store.one(
-                "SELECT code FROM categories WHERE vocabulary = ? AND (code = ? OR label = ?)",
-                [vocabulary, code.strip(), code.strip()],
-            )
-            if row:
-                return str(row["code"])
-        raise InvalidValue(field, f"must be a category of the registry's {vocabulary} vocabulary", value)
+        return self.session.category(value, vocabulary, field)
 
     def category(self, value: str, *, vocabulary: str = "activity") -> Category:
         """Look up a category by its code or label.
@@ -194,20 +197,4 @@ class RegistryBase:
         note: str = "",
         at: datetime | None = None,
     ) -> None:
-        actor = actor_text(by)
-        self._store.journal(
-            at=to_utc_text(at or self._now()),
-            actor=actor,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            before=None if before is None else _as_view(before),
-            after=None if after is None else _as_view(after),
-            note=clean_text(note, "note"),
-        )
-
-
-def _as_view(value: Any) -> dict[str, Any]:
-    if isinstance(value, Mapping):
-        return public_view(dict(value))
-    return public_view(value)
+        self.session.journal(action, entity, entity_id, by=by, before=before, after=after, note=note, at=at)

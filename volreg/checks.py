@@ -54,7 +54,7 @@ def check_late_records(registry: Registry) -> Iterator[CheckProblem]:
     their activity ended (志愿服务记录与证明出具办法 Art 11); working days follow the official calendar."""
     days = registry.settings.late_after_working_days
     deadlines: dict[date, date] = {}
-    rows = registry._store.rows(
+    rows = registry.session.rows(
         f"SELECT r.id, a.[end] AS activity_end, f.first FROM service_records r "
         f"JOIN activities a ON a.id = r.activity "
         f"JOIN (SELECT lineage, min(recorded_at) AS first FROM service_records GROUP BY lineage) f "
@@ -73,7 +73,7 @@ def check_late_records(registry: Registry) -> Iterator[CheckProblem]:
 
 def check_overlaps(registry: Registry) -> Iterator[CheckProblem]:
     """Pairs of live records of one volunteer whose half-open intervals overlap."""
-    for row in registry._store.rows(
+    for row in registry.session.rows(
         f"SELECT a.id, b.id AS other, a.volunteer, a.start, b.start AS other_start FROM service_records a "
         f"JOIN service_records b ON b.volunteer = a.volunteer AND a.id < b.id "
         f"AND a.start_utc < b.end_utc AND b.start_utc < a.end_utc "
@@ -86,7 +86,7 @@ def check_overlaps(registry: Registry) -> Iterator[CheckProblem]:
 
 def check_service_activities(registry: Registry) -> Iterator[CheckProblem]:
     """Live records of hours on an activity that is not volunteer service (a 道德讲堂, a ceremony)."""
-    for row in registry._store.rows(
+    for row in registry.session.rows(
         f"SELECT r.id, a.id AS activity, a.kind FROM service_records r JOIN activities a ON a.id = r.activity "
         f"WHERE r.status IN {_LIVE} AND a.kind <> 'volunteer_service' ORDER BY r.start_utc, r.id"
     ):
@@ -97,7 +97,7 @@ def check_service_activities(registry: Registry) -> Iterator[CheckProblem]:
 def check_honours(registry: Registry) -> Iterator[CheckProblem]:
     """Honours that break their title's rules: recipient kind, age on the award date, category, ``once``."""
     # `once`, set-based: a recipient holding a once-only title more than once (as a winner).
-    for row in registry._store.rows(
+    for row in registry.session.rows(
         "SELECT h.honour, coalesce(h.person, h.family, h.organisation) AS holder, group_concat(h.id, ', ') AS ids, "
         "max(h.id) AS last FROM honours h JOIN honour_titles t ON t.code = h.honour "
         "WHERE t.once = 1 AND h.grade = 'winner' "
@@ -107,7 +107,7 @@ def check_honours(registry: Registry) -> Iterator[CheckProblem]:
                            f"{row['holder']!r} holds {row['honour']}, which is given once, {row['ids'].count(',') + 1} "
                            f"times ({row['ids']}) [rule: once]")
     # The other rules are the ones every award is checked against, reused as they are (``once`` aside).
-    for row in registry._store.rows(
+    for row in registry.session.rows(
         "SELECT h.*, coalesce(h.person, h.family, h.organisation) AS recipient FROM honours h "
         "WHERE (h.person IS NULL OR h.person IN (SELECT id FROM people)) ORDER BY h.awarded_on, h.id"
     ):
@@ -121,7 +121,7 @@ def check_honours(registry: Registry) -> Iterator[CheckProblem]:
 
 def check_reviewers(registry: Registry) -> Iterator[CheckProblem]:
     """Reviewer assignments with a conflict of interest that no administrator overrode with a reason."""
-    for assignment in [registry.reviewers(r["nomination"]) for r in registry._store.rows(
+    for assignment in [registry.reviewers(r["nomination"]) for r in registry.session.rows(
             "SELECT DISTINCT nomination FROM reviewer_assignments WHERE nomination IN (SELECT id FROM nominations) "
             "ORDER BY nomination")]:
         for one in assignment:
@@ -151,7 +151,7 @@ def check_orphans(registry: Registry) -> Iterator[CheckProblem]:
         ident = "/".join(str(v) for v in row[:-1]) if row else str(rowid)
         missing = row[-1] if row else "?"
         yield CheckProblem("orphan", table, ident, f"'{column}' points at {parent} {missing!r}, which does not exist")
-    for row in registry._store.rows(
+    for row in registry.session.rows(
         "SELECT id, lineage FROM service_records r WHERE NOT EXISTS "
         "(SELECT 1 FROM service_records o WHERE o.id = r.lineage) ORDER BY id"
     ):

@@ -255,7 +255,7 @@ def _named(registry: Registry, table: str, kind: str, value: str | None) -> str 
     """An organisation or studio given by id or by a name only one of them has."""
     if value is None:
         return None
-    rows = list(registry._store.rows(f"SELECT id FROM [{table}] WHERE id = ? OR name = ? LIMIT 2", [value, value]))
+    rows = list(registry.session.rows(f"SELECT id FROM [{table}] WHERE id = ? OR name = ? LIMIT 2", [value, value]))
     if len(rows) == 1:
         return str(rows[0]["id"])
     if rows:

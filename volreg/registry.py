@@ -20,9 +20,10 @@ from .honours import HonoursMixin
 from .model import Category, Change, Person, Settings
 from .nominating import NominationsMixin
 from .people import PeopleMixin
-from .personal import digest, load_key, mask_phone
+from .personal import load_key, mask_phone
 from .reviews import ReviewsMixin
 from .service import ServiceMixin
+from .session import Session
 from .store import Store, migrate
 from .store.db import BUSY_TIMEOUT_MS
 from .timeutil import get_zone
@@ -69,7 +70,7 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
         else:
             database = Database(Path(db))
         self.db = database
-        self._store = Store(database)
+        store = Store(database)
         path = _database_path(database)
         database.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         database.execute("PRAGMA foreign_keys = ON")
@@ -82,8 +83,8 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
             database.enable_wal()
             database.execute("PRAGMA synchronous = FULL")
         migrate(database)
-        self._key, self._key_source = load_key(key, path)
-        stored = self._store.meta("settings")
+        secret, key_source = load_key(key, path)
+        stored = store.meta("settings")
         if stored is None:
             self.settings = Settings(timezone=timezone or _DEFAULT_TIMEZONE)
         else:
@@ -92,14 +93,14 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
                 raise InvalidValue(
                     "timezone", f"must be the registry's own time zone {self.settings.timezone!r}", timezone
                 )
-        self.zone = get_zone(self.settings.timezone)
-        check = digest(self._key, "key_check", "volreg")
-        with self._store.write() as store:
+        self.session = Session(store, get_zone(self.settings.timezone), secret, key_source, path)
+        check = self.session.digest("key_check", "volreg")
+        with self.session.write() as store:
             known = store.meta("key_check")
             if known is None:
                 store.set_meta("key_check", check)
             elif known != check:
-                raise KeyMismatch(self._key_source)
+                raise KeyMismatch(key_source)
             if stored is None:
                 store.set_meta("settings", self.settings.to_json())
                 for vocabulary in SEEDED_VOCABULARIES:

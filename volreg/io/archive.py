@@ -172,7 +172,7 @@ def _remove(into: Any, created: bool) -> None:
 
 
 def _load(registry: Registry, lines: Iterator[tuple[int, dict[str, Any]]], path: str | os.PathLike[str]) -> None:
-    db, store = registry.db, registry._store
+    db, store = registry.db, registry.session.store
     tables = set(_tables(db))
     for name in ("people", "organisations", "activities", "journal"):
         if store.scalar(f"SELECT count(*) FROM [{name}]"):
@@ -192,7 +192,7 @@ def _load(registry: Registry, lines: Iterator[tuple[int, dict[str, Any]]], path:
                 raise InvalidValue("path", f"line {number} must name a table of this registry", table)
             if table == "registry_meta" and row.get("key") == "key_check" and row.get("value") != ours:
                 raise KeyMismatch(
-                    f"{registry._key_source}, not the key of the registry exported to {Path(path).name}; "
+                    f"{registry.session.key_source}, not the key of the registry exported to {Path(path).name}; "
                     "pass that registry's key (its .key file or VOLREG_KEY)"
                 )
             shape = (table, tuple(row))
@@ -210,4 +210,4 @@ def _load(registry: Registry, lines: Iterator[tuple[int, dict[str, Any]]], path:
     stored = store.meta("settings")
     if stored:
         registry.settings = Settings.from_json(stored)
-        registry.zone = get_zone(registry.settings.timezone)
+        registry.session.zone = get_zone(registry.settings.timezone)

@@ -53,8 +53,8 @@ def _person(ctx: ImportContext, values: Mapping[str, Any], name_field: str) -> s
     name = None if values.get(name_field) is None else v.text(values[name_field], name_field, 200)
     if values.get("id_number") is not None:
         parsed = v.id_number(ctx, values["id_number"])
-        found = registry._store.scalar("SELECT id FROM people WHERE id_digest = ?",
-                                       [registry._digest("id_number", parsed.number)])
+        found = registry.session.scalar("SELECT id FROM people WHERE id_digest = ?",
+                                       [registry.session.digest("id_number", parsed.number)])
         if found:
             return str(found)
         if name is None:
@@ -63,7 +63,7 @@ def _person(ctx: ImportContext, values: Mapping[str, Any], name_field: str) -> s
         return {"name": name, "id_number": parsed.number}
     if name is None:
         raise InvalidValue(name_field, "or 'id_number' (身份证号) or 'recipient' (获评对象) must name who it is", None)
-    rows = list(registry._store.rows("SELECT id FROM people WHERE name = ? LIMIT 2", [name]))
+    rows = list(registry.session.rows("SELECT id FROM people WHERE name = ? LIMIT 2", [name]))
     if len(rows) == 1:
         return str(rows[0]["id"])
     if rows:
@@ -75,7 +75,7 @@ def _person(ctx: ImportContext, values: Mapping[str, Any], name_field: str) -> s
 def _recipient(ctx: ImportContext, value: Any) -> tuple[str, str]:
     """A family or group named by id or name (organisations also by external id)."""
     key = str(value).strip()
-    store = ctx.registry._store
+    store = ctx.registry.session.store
     if store.get("families", key):
         return "family", key
     families = list(store.rows("SELECT id FROM families WHERE name = ? LIMIT 2", [key]))
@@ -98,7 +98,7 @@ def _title_fields(ctx: ImportContext, values: Mapping[str, Any], on: Any) -> dic
     edition = None if values.get("edition") is None else edition_number(values["edition"])
     period = None if values.get("period") is None else str(values["period"]).strip()
     text, year, edition_id = registry._period(title, period, edition, on)
-    category = None if values.get("category") is None else registry._category(
+    category = None if values.get("category") is None else registry.session.category(
         str(values["category"]).strip(), "honour")
     return {"title": title, "period": text, "year": year, "edition": edition_id, "edition_number": edition,
             "category": category}
@@ -112,7 +112,7 @@ def _kind(cls: type[KindHandler]) -> type[KindHandler]:
 def _existing(ctx: ImportContext, table: str, kind: str, who: Any, where: str, params: list[Any]) -> str | None:
     if not isinstance(who, str):
         return None  # a person the row adds has nothing yet
-    return ctx.registry._store.scalar(
+    return ctx.registry.session.scalar(
         f"SELECT id FROM {table} WHERE [{_COLUMN[kind]}] = ? AND {where} ORDER BY id LIMIT 1", [who, *params])
 
 
@@ -183,7 +183,7 @@ class NominationsHandler(KindHandler):
     def convert(self, ctx: ImportContext, values: Mapping[str, Any]) -> dict[str, Any]:
         registry = ctx.registry
         at = None if values.get("submitted_at") is None else v.moment(ctx, values["submitted_at"], "submitted_at")
-        record = _title_fields(ctx, values, (at or registry._now()).date())
+        record = _title_fields(ctx, values, (at or registry.session.now()).date())
         name_field = "nominee" if values.get("nominee") is not None else "name"
         record["kind"], record["who"] = _who(ctx, values, name_field)
         record["at"] = at
@@ -200,9 +200,9 @@ class NominationsHandler(KindHandler):
             return v.organisation_ref(ctx, key, "nominator")
         except InvalidValue:
             pass
-        if ctx.registry._store.get("people", key):
+        if ctx.registry.session.store.get("people", key):
             return key
-        rows = list(ctx.registry._store.rows("SELECT id FROM people WHERE name = ? LIMIT 2", [key]))
+        rows = list(ctx.registry.session.rows("SELECT id FROM people WHERE name = ? LIMIT 2", [key]))
         if len(rows) == 1:
             return str(rows[0]["id"])
         raise InvalidValue("nominator", "must be 本人 (self), or the id or name of one organisation or person", key)

@@ -159,7 +159,7 @@ class ImportContext:
 
     def external(self, kind: str, key: str) -> str | None:
         """The entity an external id of ``kind`` from this source was imported as, or None."""
-        return self.registry._store.scalar(
+        return self.registry.session.scalar(
             "SELECT entity_id FROM import_identity WHERE kind = ? AND source = ? AND key = ?",
             [kind, self.source, key],
         )
@@ -350,7 +350,7 @@ class _Run:
         if self.handler.batched:
             self._stage(raw, columns, values, header_of)
             return
-        store = self.ctx.registry._store
+        store = self.ctx.registry.session.store
         try:
             with store.write():
                 record = self.handler.convert(self.ctx, values)
@@ -395,7 +395,7 @@ class _Run:
                     self.staged_external[external] = entity_id
                 outcome = "created"
             else:
-                with ctx.registry._store.write():
+                with ctx.registry.session.write():
                     outcome = "updated" if handler.update(ctx, found, record) else "skipped"
                     if external and external not in self.staged_external:
                         ctx.remember(handler.kind, external, found)
@@ -410,7 +410,7 @@ class _Run:
         """Write the staged records of a batched kind (inside the caller's transaction)."""
         if not self.staged:
             return
-        ctx, handler, store = self.ctx, self.handler, self.ctx.registry._store
+        ctx, handler, store = self.ctx, self.handler, self.ctx.registry.session.store
         staged, self.staged = self.staged, []
         externals, self.staged_external = self.staged_external, {}
         try:
@@ -505,7 +505,7 @@ def import_file(
     bar = _Progress(reader, name, sys.stderr.isatty() if progress is None else progress)
     rows = iter(reader)
     written = True
-    store = registry._store
+    store = registry.session.store
     conn = registry.db.conn
     cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     if cache < 0 and -cache < _IMPORT_CACHE_KIB or cache >= 0 and cache * _page_kib(conn) < _IMPORT_CACHE_KIB:

@@ -66,7 +66,7 @@ class OrganisationsHandler(KindHandler):
         }
 
     def find(self, ctx: ImportContext, record: Mapping[str, Any]) -> str | None:
-        return ctx.registry._store.scalar(
+        return ctx.registry.session.scalar(
             "SELECT id FROM organisations WHERE name = ? AND parent IS ? ORDER BY id LIMIT 1",
             [record["name"], record["parent"]],
         )
@@ -135,9 +135,9 @@ class VolunteersHandler(KindHandler):
         }
 
     def find(self, ctx: ImportContext, record: Mapping[str, Any]) -> str | None:
-        return ctx.registry._store.scalar(
+        return ctx.registry.session.scalar(
             "SELECT v.id FROM volunteers v JOIN people p ON p.id = v.person WHERE p.id_digest = ?",
-            [ctx.registry._digest("id_number", record["id_number"].number)],
+            [ctx.registry.session.digest("id_number", record["id_number"].number)],
         )
 
     def create(self, ctx: ImportContext, record: Mapping[str, Any]) -> str:
@@ -210,7 +210,7 @@ class ActivitiesHandler(KindHandler):
         on = None if values.get("date") is None else v.day(ctx, values["date"], "date")
         record: dict[str, Any] = {
             "title": v.text(values["title"], "title", 300),
-            "category": ctx.registry._category(str(values["category"]).strip()),
+            "category": ctx.registry.session.category(str(values["category"]).strip()),
             "start": v.moment(ctx, values["start"], "start", on),
             "end": v.moment(ctx, values["end"], "end", on),
             "organiser": v.organisation_ref(ctx, values["organiser"], "organiser"),
@@ -223,7 +223,7 @@ class ActivitiesHandler(KindHandler):
         return record
 
     def find(self, ctx: ImportContext, record: Mapping[str, Any]) -> str | None:
-        return ctx.registry._store.scalar(
+        return ctx.registry.session.scalar(
             "SELECT id FROM activities WHERE title = ? AND start_utc = ? AND organiser = ? ORDER BY id LIMIT 1",
             [record["title"], to_utc_text(record["start"]), record["organiser"]],
         )
@@ -262,7 +262,7 @@ class ActivitiesHandler(KindHandler):
 def _write_update(ctx: ImportContext, table: str, entity: str, old: Any, new: Any, changes: Mapping[str, Any]) -> None:
     """Write changed plain columns (no registry method exists for them yet) and journal before and after."""
     registry = ctx.registry
-    with registry._store.write() as store:
+    with registry.session.write() as store:
         store.update(table, old.id, dict(changes))
-        registry._journal("update", entity, old.id, by=ctx.actor, before=old, after=new, note="import")
+        registry.session.journal("update", entity, old.id, by=ctx.actor, before=old, after=new, note="import")
 

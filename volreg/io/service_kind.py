@@ -77,8 +77,8 @@ def _volunteer(ctx: ImportContext, number: Any, id_text: Any) -> Volunteer:
             parsed = v.id_number(ctx, id_text)
             registry = ctx.registry
             who = registry.volunteer(found)
-            held = registry._store.scalar("SELECT id_digest FROM people WHERE id = ?", [who.person])
-            if held != registry._digest("id_number", parsed.number):
+            held = registry.session.scalar("SELECT id_digest FROM people WHERE id = ?", [who.person])
+            if held != registry.session.digest("id_number", parsed.number):
                 raise InvalidValue("id_number", f"must be the ID number of volunteer {who.number}",
                                    shown=parsed.masked)
         elif number is not None:
@@ -235,7 +235,7 @@ class ServiceRecordsHandler(KindHandler):
         act: Activity = record["activity"]
         now = ctx.cache.get("now")
         if now is None:
-            now = ctx.cache["now"] = registry._now()
+            now = ctx.cache["now"] = registry.session.now()
             ctx.cache["now_utc"] = to_utc_text(now)  # every row of the file is journalled at the same instant
         fields = registry._service_fields(
             who, act, start=record["start"], end=record["end"], minutes=record["minutes"], source="import",
@@ -284,7 +284,7 @@ class ServiceRecordsHandler(KindHandler):
         return record_id, (row, journal)
 
     def write(self, ctx: ImportContext, staged: list[Any]) -> None:
-        store = ctx.registry._store
+        store = ctx.registry.session.store
         # Set-based summaries, once per batch (volreg.store.bulk), instead of the per-row trigger.
         insert_records(store, [row for row, _ in staged])
         store.insert_many("journal", [journal for _, journal in staged])

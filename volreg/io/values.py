@@ -90,7 +90,7 @@ def choice(value: Any, field: str, labels: dict[str, str], allowed: tuple[str, .
 
 def day(ctx: ImportContext, value: Any, field: str) -> date:
     """A date in any of volreg's forms (``2024-03-05``, ``2024/3/5``, ``2024年3月5日``) or an Excel date."""
-    return ctx.registry._day(value, field)
+    return ctx.registry.session.day(value, field)
 
 
 def moment(ctx: ImportContext, value: Any, field: str, on: date | None = None) -> datetime:
@@ -103,7 +103,7 @@ def moment(ctx: ImportContext, value: Any, field: str, on: date | None = None) -
         if on is None:
             raise InvalidValue(field, "must include a date, or the row must have a date column (日期)", value)
         value = f"{on.isoformat()} {value.strip()}"
-    return ctx.registry._when(value, field)
+    return ctx.registry.session.moment(value, field)
 
 
 def minutes_from_hours(value: Any, field: str = "hours") -> int:
@@ -128,11 +128,11 @@ def minutes_from_hours(value: Any, field: str = "hours") -> int:
 
 def id_number(ctx: ImportContext, value: Any, field: str = "id_number") -> IdNumber:
     """A validated resident ID number (the message masks it)."""
-    return parse_id_number(str(value), today=ctx.registry._now().date(), field=field)
+    return parse_id_number(str(value), today=ctx.registry.session.now().date(), field=field)
 
 
 def _by_name(ctx: ImportContext, table: str, kind: str, value: str, field: str) -> str:
-    rows = list(ctx.registry._store.rows(f"SELECT id FROM [{table}] WHERE name = ? LIMIT 2", [value]))
+    rows = list(ctx.registry.session.rows(f"SELECT id FROM [{table}] WHERE name = ? LIMIT 2", [value]))
     if len(rows) == 1:
         return str(rows[0]["id"])
     if rows:
@@ -143,7 +143,7 @@ def _by_name(ctx: ImportContext, table: str, kind: str, value: str, field: str) 
 def organisation_ref(ctx: ImportContext, value: Any, field: str) -> str:
     """An organisation named by id, by external id (an ``organisations`` import from this source) or by name."""
     key = str(value).strip()
-    if ctx.registry._store.get("organisations", key):
+    if ctx.registry.session.store.get("organisations", key):
         return key
     found = ctx.external("organisations", key)
     return found if found else _by_name(ctx, "organisations", "organisation", key, field)
@@ -152,7 +152,7 @@ def organisation_ref(ctx: ImportContext, value: Any, field: str) -> str:
 def studio_ref(ctx: ImportContext, value: Any, field: str = "studio") -> str:
     """A studio named by id or by name."""
     key = str(value).strip()
-    if ctx.registry._store.get("studios", key):
+    if ctx.registry.session.store.get("studios", key):
         return key
     return _by_name(ctx, "studios", "studio", key, field)
 
@@ -160,7 +160,7 @@ def studio_ref(ctx: ImportContext, value: Any, field: str = "studio") -> str:
 def activity_ref(ctx: ImportContext, value: Any, field: str = "activity") -> str:
     """An activity named by id or by external id (an ``activities`` import from this source)."""
     key = str(value).strip()
-    if ctx.registry._store.get("activities", key):
+    if ctx.registry.session.store.get("activities", key):
         return key
     found = ctx.external("activities", key)
     if found:
@@ -174,7 +174,7 @@ def volunteer_ref(ctx: ImportContext, *, number: Any = None, id_text: Any = None
     Raises:
         InvalidValue: neither given, a wrong ID number, or no such volunteer (the ID number masked).
     """
-    store = ctx.registry._store
+    store = ctx.registry.session.store
     if number is not None:
         key = str(number).strip()
         row = store.one("SELECT id FROM volunteers WHERE id = ? OR number = ?", [key, key])
@@ -190,7 +190,7 @@ def volunteer_ref(ctx: ImportContext, *, number: Any = None, id_text: Any = None
     parsed = id_number(ctx, id_text)
     row = store.one(
         "SELECT v.id FROM volunteers v JOIN people p ON p.id = v.person WHERE p.id_digest = ?",
-        [ctx.registry._digest("id_number", parsed.number)],
+        [ctx.registry.session.digest("id_number", parsed.number)],
     )
     if row is None:
         raise InvalidValue("id_number", "must belong to a registered volunteer", shown=mask_id_text(parsed.number))

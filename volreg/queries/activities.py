@@ -79,14 +79,14 @@ def activity_counts(
     if fast is not None:
         header = [c for d in dims for c in (d, f"{d}_name")]
         header += ["activities", "participants", "service_records", "minutes", "hours"]
-        return Result(header, registry._store.rows(fast))
+        return Result(header, registry.session.rows(fast))
     filters = Filters()
     if organisation is not None:
-        filters.within("a.organiser", registry._ref(organisation, "organisation", "organisations"))
+        filters.within("a.organiser", registry.session.ref("organisation", organisation))
     if studio is not None:
-        filters.add("a.studio = ?", registry._ref(studio, "studio", "studios"))
+        filters.add("a.studio = ?", registry.session.ref("studio", studio))
     if category is not None:
-        filters.add("a.category = ?", registry._category(category))
+        filters.add("a.category = ?", registry.session.category(category))
     if kind is not None:
         if kind not in ACTIVITY_KINDS:
             raise InvalidValue("kind", f"must be one of {', '.join(ACTIVITY_KINDS)}", kind)
@@ -137,5 +137,5 @@ def activity_counts(
     if keys:
         sql += " GROUP BY " + ", ".join(keys)
         sql += " ORDER BY " + ", ".join(f"({k}) IS NULL, {k}" for k in keys)
-    rows = registry._store.rows(sql, filters.all_params())
+    rows = registry.session.rows(sql, filters.all_params())
     return Result(columns, rows)

@@ -117,7 +117,7 @@ def honour_roll(
         else:
             f.add("h.edition = ?", registry.edition(edition).id)
     if category is not None:
-        f.add("h.category = ?", registry._category(category, "honour"))
+        f.add("h.category = ?", registry.session.category(category, "honour"))
     sql = (
         "SELECT h.id, lt.code AS honour, lt.name AS honour_name, lt.level, "
         "CASE WHEN l.list <> l.source THEN h.honour END AS counted_from, h.recipient_kind, "
@@ -134,7 +134,7 @@ def honour_roll(
         + f" ORDER BY {_ORDER}, lt.code, h.year, h.period, h.awarded_on, recipient_name, h.id"
     )
     rows = []
-    for row in registry.db.query(f.prefix() + sql, f.all_params()):
+    for row in registry.session.rows(f.prefix() + sql, f.all_params()):
         name = row["recipient_name"] or ""
         if public and name and not row["consent"]:
             name = _mask_family(name) if row["recipient_kind"] == "family" else str(mask_name(name))

@@ -135,15 +135,15 @@ def hours(
     names = check_by(by, DIMENSIONS)
     if top is not None and (isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= 2**31):
         raise InvalidValue("top", "must be a positive whole number", top)
-    moment = None if as_of is None else to_utc_text(registry._when(as_of, "as_of"))
+    moment = None if as_of is None else to_utc_text(registry.session.moment(as_of, "as_of"))
     clause, params = status_clause(status, moment)
-    starts = None if start is None else registry._when(start, "start")
-    ends = None if end is None else registry._when(end, "end")
+    starts = None if start is None else registry.session.moment(start, "start")
+    ends = None if end is None else registry.session.moment(end, "end")
     volunteer_id = None if volunteer is None else registry.volunteer(volunteer).id
-    organisation_id = None if organisation is None else registry._ref(organisation, "organisation", "organisations")
-    studio_id = None if studio is None else registry._ref(studio, "studio", "studios")
-    activity_id = None if activity is None else registry._ref(activity, "activity", "activities")
-    category_code = None if category is None else registry._category(category)
+    organisation_id = None if organisation is None else registry.session.ref("organisation", organisation)
+    studio_id = None if studio is None else registry.session.ref("studio", studio)
+    activity_id = None if activity is None else registry.session.ref("activity", activity)
+    category_code = None if category is None else registry.session.category(category)
     since = None if starts is None else summaries.month_bound(starts, registry.zone)
     until = None if ends is None else summaries.month_bound(ends, registry.zone)
     whole_months = (starts is None or since is not None) and (ends is None or until is not None)
@@ -152,11 +152,11 @@ def hours(
             names=names, statuses=tuple(params), since=since, until=until,
             volunteer=volunteer_id, organisation=organisation_id, studio=studio_id,
             others=activity_id is not None or category_code is not None, top=top,
-            subtree=registry._store.subtree_sql(),
+            subtree=registry.session.store.subtree_sql(),
         )
         if fast is not None:
             header = [alias for name in names for alias, _ in _COLUMNS[name]]
-            return Result([*header, "minutes", "hours", "records", "volunteers"], registry._store.rows(*fast))
+            return Result([*header, "minutes", "hours", "records", "volunteers"], registry.session.rows(*fast))
     filters = Filters()
     filters.add(clause, *params)
     if starts is not None:
@@ -200,4 +200,4 @@ def hours(
         else:
             sql += " ORDER BY " + ", ".join(order)
     header = [alias for alias, _ in columns] + ["minutes", "hours", "records", "volunteers"]
-    return Result(header, registry._store.rows(sql, query_params))
+    return Result(header, registry.session.rows(sql, query_params))

@@ -50,7 +50,7 @@ def _filters(
             raise InvalidValue("level", f"must be one of {', '.join(HONOUR_LEVELS)}", level)
         f.add("t.level = ?", level)
     if category is not None:
-        f.add("n.category = ?", registry._category(category, "honour"))
+        f.add("n.category = ?", registry.session.category(category, "honour"))
     if status is not None:
         statuses = names_of(status, "status")
         for s in statuses:
@@ -92,7 +92,7 @@ def _run(registry: Registry, by: Any, measures: list[tuple[str, str]], filters: 
         "SELECT " + ", ".join([*exprs, *(f"{m} AS [{name}]" for name, m in measures)]) + _FROM + f.where()
         + (" GROUP BY " + ", ".join(groups) + " ORDER BY " + ", ".join(groups) if groups else "")
     )
-    rows = list(registry.db.query(f.prefix() + sql, f.all_params()))
+    rows = list(registry.session.rows(f.prefix() + sql, f.all_params()))
     if not groups and rows and not rows[0][measures[0][0]]:
         rows = [{**rows[0], **{name: 0 for name, _ in measures}}]
     return Result([*columns, *(name for name, _ in measures)], rows)

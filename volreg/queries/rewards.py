@@ -38,7 +38,7 @@ def _totals(registry: Registry, *, since: str | None, until: str | None, as_of: 
             registered_before: str | None) -> list[dict[str, Any]]:
     """Per volunteer: verified minutes from ``since`` (UTC text) and over all time, before ``until``."""
     if summaries.USE_SUMMARIES and since is None and until is None and as_of is None and registered_before is None:
-        return list(registry._store.rows(summaries.totals_sql()))
+        return list(registry.session.rows(summaries.totals_sql()))
     status, params = status_clause("verified", as_of)
     join = [status]
     if until is not None:
@@ -56,7 +56,7 @@ def _totals(registry: Registry, *, since: str | None, until: str | None, as_of: 
         sql += " WHERE v.registered_on < ?"
         all_params.append(registered_before)
     sql += " GROUP BY v.id ORDER BY window_minutes DESC, v.number"
-    return list(registry._store.rows(sql, all_params))
+    return list(registry.session.rows(sql, all_params))
 
 
 def star_levels(registry: Registry, *, thresholds: Any = None, as_of: Any = None) -> Result:
@@ -90,7 +90,7 @@ def star_levels(registry: Registry, *, thresholds: Any = None, as_of: Any = None
     ) != sorted(set(levels)):
         raise InvalidValue("thresholds", "must be increasing positive hours", levels)
     limits = [_minutes(h) for h in levels]
-    moment = None if as_of is None else registry._when(as_of, "as_of")
+    moment = None if as_of is None else registry.session.moment(as_of, "as_of")
     rows = _totals(
         registry, since=None, until=None, as_of=None if moment is None else to_utc_text(moment),
         registered_before=None if moment is None else (moment.date() + timedelta(days=1)).isoformat(),
@@ -139,11 +139,11 @@ def eligible(registry: Registry, rule: AwardRule, *, on: Any, as_of: Any = None)
     check_registry(registry)
     if not isinstance(rule, AwardRule):
         raise InvalidValue("rule", "must be a volreg.AwardRule", rule)
-    day = registry._day(on, "on")
+    day = registry.session.day(on, "on")
     start, end = rule.window_for(day)
-    since = None if start is None else to_utc_text(registry._when(start, "on"))
-    until = to_utc_text(registry._when(end, "on"))
-    moment = None if as_of is None else to_utc_text(registry._when(as_of, "as_of"))
+    since = None if start is None else to_utc_text(registry.session.moment(start, "on"))
+    until = to_utc_text(registry.session.moment(end, "on"))
+    moment = None if as_of is None else to_utc_text(registry.session.moment(as_of, "as_of"))
     rows = _totals(registry, since=since, until=until, as_of=moment, registered_before=end.isoformat())
     age_day = rule.age_day(day)
     ranks = {name: n for n, name in enumerate(rule.all_levels)}

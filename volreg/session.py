@@ -1,0 +1,209 @@
+"""The session: the one front door through which every layer reaches a registry's data.
+
+Query functions, import and export, ``check()`` and the command line use a registry only through
+``registry.session``, a :class:`Session`: rows in and out, a write transaction, the clock and the home zone,
+references by id or by name, categories, keyed digests and the journal. Nothing outside the registry package
+touches a private name of the registry, so the inside can change without breaking them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+from .base import actor_text, clean_text, public_view
+from .errors import InvalidValue, NotFound
+from .personal import digest as keyed_digest
+from .store import Store
+from .store.db import bindable
+from .timeutil import now, parse_date, parse_datetime, to_utc_text
+
+__all__ = ["Session", "TABLES"]
+
+TABLES: dict[str, str] = {
+    "person": "people",
+    "volunteer": "volunteers",
+    "organisation": "organisations",
+    "studio": "studios",
+    "activity": "activities",
+    "service_record": "service_records",
+    "nomination": "nominations",
+    "honour": "honours",
+    "edition": "honour_editions",
+    "title": "honour_titles",
+    "family": "families",
+    "series": "activity_series",
+}
+"""The table that holds each kind of entity a reference may name."""
+
+# Kinds whose rows have a unique-enough ``name`` column to be found by it (the command line's --organisation).
+_NAMED = {"organisation": "name", "studio": "name", "activity": "title"}
+
+
+class Session:
+    """What every layer of volreg shares for one registry: the store, the clock and zone, the key, the journal.
+
+    Args:
+        store: the row store of the registry's database.
+        zone: the registry's home time zone (naive input is read in it).
+        key: the registry key that digests are made with.
+        key_source: where the key came from (for messages; never the key itself).
+        path: the database file, or None for an in-memory registry.
+    """
+
+    def __init__(self, store: Store, zone: tzinfo, key: bytes, key_source: str, path: str | None) -> None:
+        self.store = store
+        self.zone = zone
+        self._key = key
+        self.key_source = key_source
+        self.path = path
+
+    def __repr__(self) -> str:
+        return f"<volreg.Session {self.path or ':memory:'}>"
+
+    # -- rows --------------------------------------------------------------------------------------
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        """Lazily iterate a read's rows as dicts (parameters bound and checked)."""
+        return self.store.rows(sql, params)
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        """The first row of a read, or None."""
+        return self.store.one(sql, params)
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first column of a read's first row, or None."""
+        return self.store.scalar(sql, params)
+
+    def get(self, kind: str, value: Any) -> dict[str, Any]:
+        """The stored row of an entity of ``kind`` (``"person"``, ``"activity"`` ...) by object or id.
+
+        Raises:
+            NotFound: there is no such row.
+        """
+        key = getattr(value, "id", value)
+        row = self.store.get(_table(kind), key) if isinstance(key, str) else None
+        if row is None:
+            raise NotFound(kind, key)
+        return row
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Store]:
+        """One transaction (a savepoint when nested): everything written in it lands, or nothing does."""
+        with self.store.write() as store:
+            yield store
+
+    # -- time --------------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The current instant in the home zone."""
+        return now(self.zone)
+
+    def moment(self, value: Any, field: str) -> datetime:
+        """An aware datetime from any accepted form (naive input is in the home zone).
+
+        Raises:
+            InvalidValue: naming ``field``.
+        """
+        return parse_datetime(value, self.zone, field)
+
+    def day(self, value: Any, field: str) -> date:
+        """A calendar date from any accepted form (``2024-03-05``, ``2024年3月5日`` ...).
+
+        Raises:
+            InvalidValue: naming ``field``.
+        """
+        return parse_date(value, field)
+
+    def utc_text(self, value: datetime) -> str:
+        """The stored form of an instant (UTC text)."""
+        return to_utc_text(value)
+
+    # -- references ----------------------------------------------------------------------------------
+
+    def ref(self, kind: str, value: Any) -> str:
+        """The id of an existing entity of ``kind``, given the object or its id.
+
+        Raises:
+            NotFound: there is no such entity.
+        """
+        return str(self.get(kind, value)["id"])
+
+    def named(self, kind: str, value: Any) -> str:
+        """The id of an entity of ``kind`` given the object, its id, or (where unambiguous) its name.
+
+        Raises:
+            NotFound: no entity has that id or name.
+            InvalidValue: the name belongs to more than one entity.
+        """
+        key = getattr(value, "id", value)
+        if isinstance(key, str) and bindable(key) and kind in _NAMED:
+            column = _NAMED[kind]
+            found = list(self.store.rows(
+                f"SELECT id FROM [{_table(kind)}] WHERE id = ? OR [{column}] = ? LIMIT 2", [key, key]
+            ))
+            if len(found) == 1:
+                return str(found[0]["id"])
+            if len(found) > 1:
+                raise InvalidValue(kind, "names more than one; give the id", key)
+            raise NotFound(kind, key)
+        return self.ref(kind, value)
+
+    # -- vocabulary ---------------------------------------------------------------------------------
+
+    def category(self, value: Any, vocabulary: str = "activity", field: str = "category") -> str:
+        """The code of a category given its code or its label.
+
+        Raises:
+            InvalidValue: not a category of the vocabulary.
+        """
+        code = getattr(value, "code", value)
+        if isinstance(code, str) and bindable(code):
+            row = self.store.one(
+                "SELECT code FROM categories WHERE vocabulary = ? AND (code = ? OR label = ?)",
+                [vocabulary, code.strip(), code.strip()],
+            )
+            if row:
+                return str(row["code"])
+        raise InvalidValue(field, f"must be a category of the registry's {vocabulary} vocabulary", value)
+
+    # -- personal data ---------------------------------------------------------------------------------
+
+    def digest(self, purpose: str, value: str) -> str:
+        """A keyed digest of ``value`` for ``purpose`` (the same value gives the same digest in this registry)."""
+        return keyed_digest(self._key, purpose, value)
+
+    # -- the journal -----------------------------------------------------------------------------------
+
+    def journal(
+        self,
+        action: str,
+        entity: str,
+        entity_id: str,
+        *,
+        by: Any = None,
+        before: Any = None,
+        after: Any = None,
+        note: str = "",
+        at: datetime | None = None,
+    ) -> None:
+        """Append one entry to the journal; ``before``/``after`` objects are stored as masked views."""
+        self.store.journal(
+            at=to_utc_text(at or self.now()),
+            actor=actor_text(by),
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            before=None if before is None else public_view(dict(before) if isinstance(before, Mapping) else before),
+            after=None if after is None else public_view(dict(after) if isinstance(after, Mapping) else after),
+            note=clean_text(note, "note"),
+        )
+
+
+def _table(kind: str) -> str:
+    try:
+        return TABLES[kind]
+    except KeyError:
+        raise InvalidValue("kind", f"must be one of {', '.join(TABLES)}", kind) from None
