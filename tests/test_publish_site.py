@@ -216,3 +216,45 @@ def _key(tmp_path: Path) -> Path:
     key = tmp_path / "test.key"
     key.write_text("test-key", encoding="utf-8")
     return key
+
+
+def test_pages_are_accessible(hall, tmp_path):
+    """Every page says it is Chinese, has one h1, alt text on every image and a label for every field."""
+    from html.parser import HTMLParser
+
+    class Page(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.tags.append((tag, dict(attrs)))
+
+    registry, _, _ = hall
+    out = tmp_path / "site"
+    pages = [f for f in volreg.publish_site(registry, out) if f.endswith(".html")]
+    assert len(pages) > 5
+    for name in pages:
+        page = Page()
+        page.feed((out / name).read_text(encoding="utf-8"))
+        assert ("html", {"lang": "zh-CN"}) in page.tags, name
+        assert 1 == sum(tag == "h1" for tag, _ in page.tags), name
+        assert ("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}) in page.tags
+        assert all(attrs.get("alt") for tag, attrs in page.tags if tag == "img"), name
+        labelled = {attrs["for"] for tag, attrs in page.tags if tag == "label"}
+        fields = {attrs["id"] for tag, attrs in page.tags if tag in ("input", "select")}
+        assert fields <= labelled, name
+        assert not any("http" in str(attrs.get("src", "")) for _, attrs in page.tags), name  # nothing external
+
+
+def test_the_shareable_copy_is_the_same_bytes_each_time(hall, tmp_path):
+    """Publishing the same registry twice gives identical files, and a registry file is never overwritten."""
+    registry, _, _ = hall
+    volreg.publish_database(registry, tmp_path / "a.db")
+    volreg.publish_database(registry, tmp_path / "b.db")
+    assert (tmp_path / "a.db").read_bytes() == (tmp_path / "b.db").read_bytes()
+    volreg.publish_database(registry, tmp_path / "a.db")  # replacing an earlier copy is fine
+    other = volreg.open(tmp_path / "other.db", key="k")
+    other.close()
+    with pytest.raises(volreg.InvalidValue, match="out_path"):
+        volreg.publish_database(registry, tmp_path / "other.db")
