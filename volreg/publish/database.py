@@ -64,6 +64,14 @@ _SORTS = {
     "honour_roll": ("sort_desc", "授予日期"),
 }
 
+_FACETS = {
+    "hours_by_volunteer": ["所属组织"],
+    "hours_by_organisation": ["年度"],
+    "activity_counts_by_studio": ["年度"],
+    "nomination_counts": ["称号", "状态", "年度"],
+    "honour_roll": ["称号", "级别", "年度", "类别"],
+}
+
 _QUERIES = {
     "top_volunteers": {
         "title": "服务时长前十名志愿者",
@@ -172,6 +180,8 @@ def shareable_metadata(*, database: str = "public") -> dict[str, Any]:
             "title": title, "description": description, sort: column,
             "columns": {c: _COLUMN_NOTES[c] for c, _ in columns if c in _COLUMN_NOTES},
         }
+        if name in _FACETS:
+            tables[name]["facets"] = _FACETS[name]
     return {
         "title": "志愿服务与道德模范公开数据",
         "description": "由 volreg 生成的可公开副本：只含统计表和光荣榜，未同意公开者不具名，不含任何个人联系方式或证件信息。",
