@@ -258,3 +258,24 @@ def test_the_shareable_copy_is_the_same_bytes_each_time(hall, tmp_path):
     other.close()
     with pytest.raises(volreg.InvalidValue, match="out_path"):
         volreg.publish_database(registry, tmp_path / "other.db")
+
+
+def test_m010_gives_older_honours_no_photo_and_no_links(tmp_path):
+    """A registry made before m010_honour_media upgrades; its honours read with no photo and no links."""
+    import sqlite_utils
+
+    from volreg.store.schema import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(path)
+    MIGRATIONS.apply(db, stop_before="m010_honour_media")
+    assert "photo" not in db["honours"].columns_dict
+    db["people"].insert({"id": "per-old", "name": "王秀兰"})
+    db["honours"].insert({"id": "hon-old", "honour": "china_good_person", "recipient_kind": "person",
+                          "person": "per-old", "period": "2024-Q1", "year": 2024, "awarded_on": "2024-03-01"})
+    db.close()
+    registry = volreg.open(path, key="k")
+    assert {"photo": str, "links": str} == {c: t for c, t in registry.db["honours"].columns_dict.items()
+                                           if c in ("photo", "links")}
+    assert ("", ()) == (registry.honour_record("hon-old").photo, registry.honour_record("hon-old").links)
+    registry.close()
