@@ -40,6 +40,14 @@ STUDIOS = [
     ("李红梅环保公益工作室", "李红梅", "环保公益", 24),
 ]
 CATEGORIES = ("助人为乐", "见义勇为", "诚实守信", "敬业奉献", "孝老爱亲")
+# The 事迹 of each category, as the online hall of deeds (事迹展馆) shows them (fictional, like the names).
+DEEDS = {
+    "助人为乐": "十余年如一日义务照顾社区孤寡老人，自费为困难家庭送去米面油，带动邻里组成爱心帮扶小组。",
+    "见义勇为": "在讨赖河边听到呼救，不顾个人安危跳入冰冷河水，救起两名落水儿童。",
+    "诚实守信": "经营小店二十年从不缺斤短两，丈夫病故后坚持替他还清全部欠款，被乡邻称为“守信大姐”。",
+    "敬业奉献": "扎根戈壁一线三十年，带领班组攻克多项技术难题，累计义务为职工培训上千课时。",
+    "孝老爱亲": "悉心照料瘫痪在床的婆婆十八年，端水喂饭、擦身按摩，从无怨言，家庭和睦温馨。",
+}
 LEI_FENG_THEMES = [("党的创新理论宣讲", "理论宣讲"), ("敬老助老", "敬老助老"), ("关爱残疾人", "关爱残疾人"), ("平安建设", "平安建设")]
 
 
@@ -219,9 +227,11 @@ class Builder:
             edition = self.reg.add_edition("嘉峪关市道德模范", number, year=year, ceremony_on=ceremony,
                                            title=f"嘉峪关市第{'一二三四五六'[number - 1]}届道德模范")
             for n in range(12):
+                # The latest edition's first winner has an interview on record, for the hall of deeds.
+                links = [("道德模范访谈", f"https://www.example.cn/jyg/models/{number}-{n}")] if n == 0 else []
                 self.reg.award("嘉峪关市道德模范", self.adult(), category=CATEGORIES[n % 5], edition=edition,
                                awarded_on=ceremony, grade="winner" if n < 10 else "nomination_award",
-                               deed="长期坚持志愿服务，事迹感人。")
+                               deed=DEEDS[CATEGORIES[n % 5]], links=links)
 
     def good_people(self) -> None:
         """雄关好人 release ceremonies 1–4 (2020–2023), eight each; some went on to 甘肃好人 and 中国好人."""
@@ -232,7 +242,7 @@ class Builder:
                                            title=f"第{'一二三四五'[number - 1]}期雄关好人发布仪式")
             for n in range(8):
                 honour = self.reg.award("雄关好人", self.adult(), category=CATEGORIES[n % 5], edition=edition,
-                                        awarded_on=ceremony, deed="热心公益，乐于助人。")
+                                        awarded_on=ceremony, deed=DEEDS[CATEGORIES[n % 5]])
                 if n == 0:
                     provincial = self.reg.promote(honour, "甘肃好人", awarded_on=date(year + 1, 5, 20))
                     if number == 1:
@@ -321,6 +331,7 @@ def build(registry: volreg.Registry, *, seed: int = SEED) -> volreg.Registry:
         b.good_youth()
         b.families()
         b.nomination_round()
+    registry.session.optimize()   # statistics for the query planner after a bulk build
     return registry
 
 

@@ -41,6 +41,7 @@ from .model import (
     Transition,
     Volunteer,
 )
+from .publish import publish_database, publish_site
 from .queries.activities import activity_counts
 from .queries.honour_roll import honour_roll
 from .queries.hours import hours
@@ -99,6 +100,8 @@ __all__ = [
     "nomination_funnel",
     "nominations",
     "open",
+    "publish_database",
+    "publish_site",
     "rules",
     "star_levels",
 ]

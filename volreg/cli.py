@@ -422,13 +422,19 @@ def stars(db: str, thresholds: tuple[float, ...] | None, as_of: str | None, top:
               help="Write to this file (default: print).")
 def datasette_metadata_command(db: str, target: str | None) -> None:
     """Write Datasette metadata for DB: titles and descriptions of the views, hours and minutes units, and
-    personal columns and internal tables hidden.
+    personal columns and internal tables hidden. For a shareable copy (volreg publish): Chinese titles and
+    column notes, default sorts, canned queries, and SQL switched off.
 
     \b
     Then: datasette DB --metadata metadata.json
     """
-    with open_registry(db) as registry:
-        text = json.dumps(datasette_metadata(registry, database=Path(db).stem), ensure_ascii=False, indent=2)
+    from .publish.database import is_shareable_copy, shareable_metadata
+
+    if is_shareable_copy(db):
+        text = json.dumps(shareable_metadata(database=Path(db).stem), ensure_ascii=False, indent=2)
+    else:
+        with open_registry(db) as registry:
+            text = json.dumps(datasette_metadata(registry, database=Path(db).stem), ensure_ascii=False, indent=2)
     if target:
         Path(target).write_text(text + "\n", encoding="utf-8")
         click.echo(f"wrote {target}")
@@ -479,6 +485,55 @@ def check_command(db: str, output: str) -> None:
     emit(Result(["entity", "id", "code", "message"], rows), output)
     if problems:
         raise SystemExit(1)
+
+
+# -- publishing -----------------------------------------------------------------------------------------------
+
+
+@cli.command("site", short_help="Generate the online hall of deeds (事迹展馆) as a static web site.")
+@registry_argument
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--title", "titles", multiple=True, metavar="CODE|NAME",
+              help="Only this title (repeat for several; default: every title with an honour).")
+@click.option("--since", metavar="DATE|YEAR", help="Only honours awarded on or after this date (or year).")
+def site_command(db: str, out_dir: str, titles: tuple[str, ...], since: str | None) -> None:
+    """Write the hall of deeds for DB into OUT_DIR: a home page, a page per honoured person, family or group
+    who consented to publication, pages per title, year and category, and an offline search. Others are
+    only counted. OUT_DIR is replaced whole if it holds a site generated before.
+
+    \b
+    Then open OUT_DIR/index.html, or copy OUT_DIR to any web server.
+    """
+    from .publish.site import publish_site
+
+    with open_registry(db) as registry:
+        files = publish_site(registry, out_dir, titles=titles or None,
+                             since=int(since) if since and since.isdigit() and len(since) == 4 else since)
+    pages = sum(1 for f in files if f.endswith(".html"))
+    click.echo(f"wrote {pages} pages ({len(files)} files) to {out_dir}")
+
+
+@cli.command("publish", short_help="Write a shareable SQLite copy of the public tables, for Datasette.")
+@registry_argument
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--metadata", type=click.Path(dir_okay=False, writable=True),
+              help="Also write Datasette metadata for the copy to this file.")
+def publish_command(db: str, out: str, metadata: str | None) -> None:
+    """Write OUT: hours, activity counts, nomination counts and the honour roll as tables, consent-filtered
+    and masked, with no person table, digests or journal. Serve OUT, never DB.
+
+    \b
+    Then: datasette OUT --metadata metadata.json
+    """
+    from .publish.database import publish_database, shareable_metadata
+
+    with open_registry(db) as registry:
+        counts = publish_database(registry, out)
+    click.echo(f"wrote {out}: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
+    if metadata:
+        text = json.dumps(shareable_metadata(database=Path(out).stem), ensure_ascii=False, indent=2)
+        Path(metadata).write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {metadata}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,6 +6,8 @@ which awards, nominations and decisions share, so that every way onto the roll o
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any, cast
@@ -17,7 +19,37 @@ from .errors import Duplicate, InvalidValue, NotFound, RuleViolation
 from .model import Family, Honour, HonourTitle, Organisation, Person, Volunteer
 from .titles import _RANK, TitlesMixin, _text
 
-__all__ = ["HonoursMixin"]
+__all__ = ["HonoursMixin", "honour_links"]
+
+# Only web links: a published page must never carry a javascript: or data: URL from the registry.
+_URL = re.compile(r"https?://[^\s<>\"']+\Z", re.IGNORECASE)
+
+
+def honour_links(value: Any) -> tuple[tuple[str, str], ...]:
+    """Interview and video links as ``(title, url)`` pairs, from URLs or pairs (or one URL).
+
+    Raises:
+        InvalidValue: a link that is not an ``http``/``https`` URL, or a title that is not clean text.
+    """
+    if isinstance(value, str):
+        value = [value] if value.strip() else []
+    if isinstance(value, Mapping) or not isinstance(value, Iterable):
+        raise InvalidValue("links", "must be a list of URLs or (title, url) pairs", shown=type(value).__name__)
+    pairs = []
+    for item in value:
+        if isinstance(item, Mapping):
+            title, url = item.get("title", ""), item.get("url")
+        elif isinstance(item, str):
+            title, url = "", item
+        elif isinstance(item, (tuple, list)) and len(item) == 2:
+            title, url = item
+        else:
+            raise InvalidValue("links", "must be a list of URLs or (title, url) pairs", shown=repr(item)[:80])
+        url = _text(url, "links", 2000).strip()
+        if not _URL.match(url):
+            raise InvalidValue("links", "must be http:// or https:// URLs", url)
+        pairs.append((_text(title, "links", 200).strip() or url, url))
+    return tuple(pairs)
 
 _COLUMN = {"person": "person", "family": "family", "group": "organisation"}
 _PERSON_ARGUMENTS = ("name", "id_number", "gender", "birth_date", "phone", "area", "consent", "id")
@@ -214,6 +246,8 @@ class HonoursMixin(TitlesMixin):
         grade: str = "winner",
         id: str | None = None,
         external_id: str | None = None,
+        photo: str = "",
+        links: Any = (),
     ) -> Honour:
         """Record an honour given to a person, family or group.
 
@@ -229,6 +263,8 @@ class HonoursMixin(TitlesMixin):
             deed: the 事迹 text.
             grade: ``winner``, or ``nomination_award`` (提名奖) for a runner-up.
             id, external_id: ids to use (imports keep theirs).
+            photo: the path of a photo file for the hall of deeds (relative to the registry file, or absolute).
+            links: interviews and videos (访谈、视频): ``http(s)`` URLs, each a string or a ``(title, url)`` pair.
             by: who acts, for the journal.
 
         Returns:
@@ -242,12 +278,12 @@ class HonoursMixin(TitlesMixin):
         """
         return self._award(self.honour_title(honour), recipient, category=category, period=period,
                            edition=edition, awarded_on=awarded_on, deed=deed, by=by, grade=grade, id=id,
-                           external_id=external_id)
+                           external_id=external_id, photo=photo, links=links)
 
     def _award(
         self, title: HonourTitle, recipient: Any, *, category: Any, period: Any, edition: Any, awarded_on: Any,
         deed: str, by: Any, grade: str = "winner", id: str | None = None, external_id: str | None = None,
-        nomination: str | None = None, promoted_from: str | None = None,
+        nomination: str | None = None, promoted_from: str | None = None, photo: str = "", links: Any = (),
     ) -> Honour:
         on = self._day(awarded_on, "awarded_on")
         if on > self._now().date():
@@ -256,6 +292,8 @@ class HonoursMixin(TitlesMixin):
             raise InvalidValue("grade", "must be 'winner' or 'nomination_award'", grade)
         text, year, edition_id = self._period(title, period, edition, on)
         deed = _text(deed, "deed", 20000)
+        photo = _text(photo, "photo", 500)
+        pairs = honour_links(links)
         with self._store.write() as store:
             kind, rid = self._recipient(recipient, "recipient")
             code = self._check_award(title, kind, rid, on, category, field="recipient", grade=grade)
@@ -267,13 +305,14 @@ class HonoursMixin(TitlesMixin):
             record = Honour(
                 id=id or new_id("hon"), honour=title.code, recipient_kind=kind, recipient=rid, period=text,
                 year=year, awarded_on=on, category=code, edition=edition_id, grade=grade, deed=deed,
-                nomination=nomination, promoted_from=promoted_from,
+                nomination=nomination, promoted_from=promoted_from, photo=photo, links=pairs,
             )
             store.insert("honours", {
                 "id": record.id, "honour": title.code, "recipient_kind": kind, "person": None, "family": None,
                 "organisation": None, _COLUMN[kind]: rid, "category": code, "period": text, "year": year,
                 "edition": edition_id, "grade": grade, "awarded_on": on.isoformat(), "deed": deed,
                 "nomination": nomination, "promoted_from": promoted_from, "external_id": external_id,
+                "photo": photo, "links": json.dumps([{"title": t, "url": u} for t, u in pairs], ensure_ascii=False),
             })
             self._journal("create", "honour", record.id, by=by, after=record)
         return record

@@ -95,6 +95,10 @@ class Session:
         with self.store.write() as store:
             yield store
 
+    def optimize(self) -> None:
+        """Refresh the query planner's statistics; call it after writing many rows (an import, a build)."""
+        self.store.optimize()
+
     # -- time --------------------------------------------------------------------------------------
 
     def now(self) -> datetime:

@@ -154,6 +154,7 @@ def import_registry(
         registry.close()
         _remove(into, created)
         raise
+    registry.session.optimize()  # a restore is one bulk write: give the planner its statistics
     return registry
 
 

@@ -5,8 +5,9 @@ gives them titles, descriptions and units (Datasette shows ``minutes`` and ``hou
 Pint is installed), and hides what a browsing user should not see: tables with personal columns (phone, ID digest,
 masked ID, the endorsers' voter digests; Datasette hides tables, not single columns) and internal tables (import identities, migrations, settings, the
 journal, which quotes masked personal values). Hidden is not secret: anyone who can run SQL against the
-file can read every table, so publish a copy made with ``volreg export --shareable`` if it must leave the
-office.
+file can read every table, and foreign-key labels show names beside the masked views, so the registry file
+is for the office's own machine only. What may be served is the copy :func:`volreg.publish_database`
+(``volreg publish``) writes, described by :func:`volreg.publish.database.shareable_metadata`.
 """
 
 from __future__ import annotations

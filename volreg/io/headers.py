@@ -62,6 +62,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "period": ("period", "期数", "期次", "年度"),
     "edition": ("edition", "届次", "届"),
     "awarded_on": ("awarded_on", "授予日期", "获评日期", "发布日期"),
+    "photo": ("photo", "照片", "照片文件", "事迹照片"),
+    "links": ("links", "采访链接", "访谈链接", "视频链接", "链接"),
 }
 """Field name → the headers that mean it (the field's own name first)."""
 

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InvalidValue
+from ..honours import honour_links
 from . import values as v
 from .importer import Field, ImportContext, KindHandler, register_kind
 
@@ -104,6 +105,17 @@ def _title_fields(ctx: ImportContext, values: Mapping[str, Any], on: Any) -> dic
             "category": category}
 
 
+def _link_cells(value: Any) -> list[tuple[str, str]]:
+    """``专访 https://a; https://b`` → ``[("专访", "https://a"), ("", "https://b")]`` (a bad part is kept whole)."""
+    pairs = []
+    for part in re.split(r"[;；\n]+", "" if value is None else str(value)):
+        part = part.strip()
+        if part:
+            found = re.match(r"(.*?)\s*(https?://\S+)\Z", part, re.IGNORECASE | re.DOTALL)
+            pairs.append((found.group(1).strip(), found.group(2)) if found else ("", part))
+    return pairs
+
+
 def _kind(cls: type[KindHandler]) -> type[KindHandler]:
     register_kind(cls())
     return cls
@@ -119,7 +131,8 @@ def _existing(ctx: ImportContext, table: str, kind: str, who: Any, where: str, p
 @_kind
 class HonoursHandler(KindHandler):
     """Honours: 荣誉称号 and 授予日期 (required); 身份证号 and/or 姓名, or 获评对象 (a family or group); 类别,
-    期数 (``2024-Q1``), 届次, 等次 (提名奖), 事迹.
+    期数 (``2024-Q1``), 届次, 等次 (提名奖), 事迹, 照片 (a file path) and 采访链接 (URLs separated by ``;`` or
+    line breaks, each optionally after its title: ``专访 https://...``).
     """
 
     kind = "honours"
@@ -134,6 +147,8 @@ class HonoursHandler(KindHandler):
         Field("edition"),
         Field("grade"),
         Field("deed"),
+        Field("photo"),
+        Field("links"),
     )
 
     def convert(self, ctx: ImportContext, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -144,6 +159,8 @@ class HonoursHandler(KindHandler):
         record["grade"] = "winner" if values.get("grade") is None else v.choice(
             values["grade"], "grade", _GRADES, ("winner", "nomination_award"))
         record["deed"] = "" if values.get("deed") is None else v.text(values["deed"], "deed", 20000)
+        record["photo"] = "" if values.get("photo") is None else v.text(values["photo"], "photo", 500)
+        record["links"] = honour_links(_link_cells(values.get("links")))
         return record
 
     def find(self, ctx: ImportContext, record: Mapping[str, Any]) -> str | None:
@@ -155,7 +172,7 @@ class HonoursHandler(KindHandler):
         return ctx.registry.award(
             record["title"].code, record["who"], category=record["category"], period=record["period"],
             edition=record["edition"], awarded_on=record["awarded_on"], deed=record["deed"],
-            grade=record["grade"], by=ctx.actor,
+            grade=record["grade"], by=ctx.actor, photo=record["photo"], links=record["links"],
         ).id
 
 

@@ -537,6 +537,8 @@ def import_file(
         bar.close()
         conn.execute(f"PRAGMA cache_size = {int(cache)}")
     counts = run.tally if written else Counter(rows=run.tally["rows"])
+    if written and (counts["created"] or counts["updated"]):
+        registry.session.optimize()
     return ImportReport(
         kind=kind,
         file=name,

@@ -188,6 +188,8 @@ class Honour:
         deed: the 事迹 text.
         nomination: the nomination it came from, or None.
         promoted_from: the lower honour it was promoted from, or None.
+        photo: the path of a photo file for the hall of deeds (事迹展馆), or ``""``.
+        links: interviews and videos about the deed, as ``(title, url)`` pairs.
     """
 
     id: str
@@ -203,6 +205,8 @@ class Honour:
     deed: str = ""
     nomination: str | None = None
     promoted_from: str | None = None
+    photo: str = ""
+    links: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Honour:
@@ -221,6 +225,8 @@ class Honour:
             deed=row["deed"] or "",
             nomination=row["nomination"],
             promoted_from=row["promoted_from"],
+            photo=row.get("photo") or "",
+            links=tuple((str(link["title"]), str(link["url"])) for link in json.loads(row.get("links") or "[]")),
         )
 
 

@@ -666,6 +666,22 @@ def m007_bulk_summaries(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m010_honour_media(db: Database) -> None:
+    """A photo and interview or video links on each honour, for the online hall of deeds (事迹展馆).
+
+    ``photo`` is the path of an image file (relative to the registry file, or absolute; empty: none);
+    ``links`` a JSON list of ``{"title": ..., "url": ...}`` for interviews (访谈) and videos.
+    """
+    run_script(
+        db,
+        """
+        ALTER TABLE honours ADD COLUMN photo TEXT NOT NULL DEFAULT '';
+        ALTER TABLE honours ADD COLUMN links TEXT NOT NULL DEFAULT '[]'
+        """,
+    )
+
+
 def _known() -> set[str]:
     return {m.name for m in MIGRATIONS.pending(Database(memory=True))}
 
