@@ -44,7 +44,10 @@ from .model import (
 from .queries.activities import activity_counts
 from .queries.honour_roll import honour_roll
 from .queries.hours import hours
+from .model.proofs import Proof, ProofCheck, ProofLine
+from .proof import verify_proof
 from .queries.nominations import nomination_funnel, nominations
+from .queries.proofs import proof_register
 from .queries.result import Result
 from .queries.rewards import eligible, star_levels
 from .registry import Registry, open
@@ -76,6 +79,9 @@ __all__ = [
     "Organisation",
     "Person",
     "Problem",
+    "Proof",
+    "ProofCheck",
+    "ProofLine",
     "Registry",
     "Result",
     "ReviewerConflict",
@@ -99,7 +105,9 @@ __all__ = [
     "nomination_funnel",
     "nominations",
     "open",
+    "proof_register",
     "rules",
     "star_levels",
+    "verify_proof",
 ]
 

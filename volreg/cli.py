@@ -481,5 +481,16 @@ def check_command(db: str, output: str) -> None:
         raise SystemExit(1)
 
 
+# -- volreg proof (the group lives in volreg/proof/cli.py) ---------------------------------------------------
+
+def _add_proof_commands() -> None:
+    from .proof.cli import proof
+
+    cli.add_command(proof)
+
+
+_add_proof_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
