@@ -136,7 +136,7 @@ def render_pdf(proof: Proof, path: str | os.PathLike[str]) -> Path:
     page.circle(right - 28 * mm, base + 17 * mm, 20 * mm)
     page.setFillColor(colors.HexColor("#b0b0b0"))
     page.setFont(FONT, 9)
-    page.drawCentredString(right - 28 * mm, base + 16 * mm, "（盖章处）")
+    page.drawCentredString(right - 28 * mm, base + 30 * mm, "（盖章处）")
     page.restoreState()
 
     # The QR code with the signed statement, lower left, and the statement itself beside it.

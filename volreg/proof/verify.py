@@ -27,13 +27,13 @@ def read_statement(source: Any) -> str:
     """
     if isinstance(source, bytes):
         source = source.decode("utf-8", "replace")
-    if isinstance(source, str) and source.strip().startswith(HEADER):
+    if isinstance(source, str) and source.strip().startswith(HEADER.split("/")[0]):
         return source.strip()
     if not isinstance(source, (str, os.PathLike)):
         raise InvalidValue("statement_or_file", "must be a statement (text) or the path of a file holding one",
                            shown=type(source).__name__)
     path = Path(source)
-    if not path.is_file():
+    if len(os.fspath(source)) > 4096 or not path.is_file():
         raise InvalidValue("statement_or_file", f"must start with {HEADER} or name an existing file",
                            shown=str(source)[:60])
     data = path.read_bytes()
