@@ -41,11 +41,11 @@ from .model import (
     Transition,
     Volunteer,
 )
+from .model.proofs import Proof, ProofCheck, ProofLine
+from .proof import verify_proof
 from .queries.activities import activity_counts
 from .queries.honour_roll import honour_roll
 from .queries.hours import hours
-from .model.proofs import Proof, ProofCheck, ProofLine
-from .proof import verify_proof
 from .queries.nominations import nomination_funnel, nominations
 from .queries.proofs import proof_register
 from .queries.result import Result

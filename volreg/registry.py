@@ -20,8 +20,8 @@ from .honours import HonoursMixin
 from .model import Category, Change, Person, Settings
 from .nominating import NominationsMixin
 from .people import PeopleMixin
-from .proofs import ProofsMixin
 from .personal import load_key, mask_phone
+from .proofs import ProofsMixin
 from .reviews import ReviewsMixin
 from .service import ServiceMixin
 from .session import Session

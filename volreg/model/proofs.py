@@ -49,6 +49,10 @@ class ProofLine:
         return round(self.minutes / 60, 2)
 
 
+def _ids(value: Any) -> tuple[str, ...]:
+    return tuple(value)
+
+
 def _lines(value: Any) -> tuple[ProofLine, ...]:
     return tuple(line if isinstance(line, ProofLine) else ProofLine(**line) for line in value)
 
@@ -104,7 +108,7 @@ class Proof:
     status_at: datetime | None = None
     status_by: str | None = None
     status_reason: str = ""
-    records: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    records: tuple[str, ...] = attrs.field(default=(), converter=_ids)
 
     @property
     def hours(self) -> float:
