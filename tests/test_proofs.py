@@ -468,3 +468,102 @@ def test_the_command_line_issues_lists_exports_the_key_and_verifies(tmp_path, mo
     Path("other.txt").write_text(_tampered(volreg.open("city.db").proof(number).statement, "min"), encoding="utf-8")
     assert 1 == run("proof", "verify", "other.txt", "--public-key", "pub.pem").exit_code
     assert os.path.exists("city.db.signing.key")
+
+
+# -- hostile input ------------------------------------------------------------------------------------------
+
+
+def _proof_calls(registry: volreg.Registry, world: dict[str, Any]) -> dict[str, tuple[Any, tuple[Any, ...],
+                                                                                      dict[str, Any]]]:
+    proof = world["proof"]
+    return {
+        "issue_proof": (registry.issue_proof, (world["v"],), dict(organisation=world["org"], start="2024-01-01",
+                                                                  end="2025-01-01", by="李明", purpose="升学")),
+        "revoke_proof": (registry.revoke_proof, (proof,), dict(by="李明", reason="r")),
+        "proof": (registry.proof, (proof.number,), {}),
+        "proofs": (registry.proofs, (), dict(volunteer=world["v"], organisation=world["org"], status="issued",
+                                             start="2024-01-01", end="2099-01-01", within=False)),
+        "proof_register": (volreg.proof_register, (registry,), dict(volunteer=world["v"], status="issued")),
+        "verify_proof": (volreg.verify_proof, (proof.statement, registry.proof_public_key()),
+                         dict(registry=registry)),
+        "new_proof_key": (registry.new_proof_key, (), dict(by="管理员")),
+    }
+
+
+def _proof_world(registry: volreg.Registry) -> dict[str, Any]:
+    from factories import make_id_number
+
+    org = registry.add_organisation("社区", kind="community")
+    v = registry.register_volunteer("王", id_number=make_id_number(), organisation=org, registered_on="2023-01-01")
+    act = registry.add_activity("活动", category="敬老助老", start="2024-03-05 08:00", end="2024-03-05 17:00",
+                                organiser=org)
+    registry.verify_service(registry.log_service(v, act, start="2024-03-05 09:00", minutes=30), by="x")
+    return {"org": org, "v": v, "proof": registry.issue_proof(v, organisation=org, by="李明")}
+
+
+@pytest.mark.parametrize("name", ["issue_proof", "revoke_proof", "proof", "proofs", "proof_register",
+                                  "verify_proof", "new_proof_key"])
+def test_hostile_arguments_to_proofs(name: str) -> None:
+    """Any argument replaced by a hostile value: success or a clear VolregError, and a refusal writes nothing."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from strategies import hostile_values
+
+    registry = volreg.open(":memory:", key="k")
+    fn, args, kwargs = _proof_calls(registry, _proof_world(registry))[name]
+    slots = [("arg", i) for i in range(len(args))] + [("kw", k) for k in kwargs]
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+    @given(slot=st.sampled_from(slots), value=hostile_values)
+    def check(slot: tuple[str, Any], value: Any) -> None:
+        call_args, call_kwargs = list(args), dict(kwargs)
+        if slot[0] == "arg":
+            call_args[slot[1]] = value
+        else:
+            call_kwargs[slot[1]] = value
+        before = list(registry.db.iterdump())
+        try:
+            result = fn(*call_args, **call_kwargs)
+            if hasattr(result, "__iter__") and not isinstance(result, (str, bytes, dict)):
+                list(result)
+        except volreg.VolregError as error:
+            assert str(error).strip() and "\n" not in str(error)
+            assert before == list(registry.db.iterdump()), f"a refused {name} changed the database"
+
+    check()
+    registry.close()
+
+
+_ISSUER = """
+import sys, volreg
+with volreg.open(sys.argv[1], key="k") as registry:
+    for _ in range(int(sys.argv[2])):
+        print(registry.issue_proof(sys.argv[3], organisation=sys.argv[4], by="李明").number, flush=True)
+"""
+
+
+def test_processes_issuing_at_once_get_distinct_numbers_and_one_key(tmp_path) -> None:
+    """Three processes issuing on one new file at once: every number is distinct and in sequence, and they all
+    sign with the one key file the first of them created."""
+    import subprocess
+    import sys
+
+    from factories import make_id_number
+
+    path = tmp_path / "city.db"
+    with volreg.open(path, key="k") as registry:
+        org = registry.add_organisation("社区", kind="community")
+        v = registry.register_volunteer("王", id_number=make_id_number(), organisation=org, registered_on="2023-01-01")
+        act = registry.add_activity("活动", category="敬老助老", start="2024-03-05 08:00", end="2024-03-05 17:00",
+                                    organiser=org)
+        registry.verify_service(registry.log_service(v, act, start="2024-03-05 09:00", minutes=30), by="x")
+    runs = [subprocess.Popen([sys.executable, "-c", _ISSUER, str(path), "5", v.id, org.id], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [0, 0, 0] == [run.returncode for run in runs], [err for _, err in outputs]
+    numbers = sorted(line for out, _ in outputs for line in out.split())
+    assert [f"{n:05d}" for n in range(1, 16)] == [number.rsplit("-", 1)[1] for number in numbers]
+    with volreg.open(path, key="k") as registry:
+        assert 1 == len(registry.proof_public_keys())
+        pem = registry.proof_public_key()
+        assert all(volreg.verify_proof(p.statement, pem).valid for p in registry.proofs())

@@ -242,7 +242,7 @@ class ProofsMixin(RegistryBase):
             register.PROOF_SELECT + " WHERE pf.id = ? OR pf.number = ?", [key, key])
         if row is None:
             raise NotFound("proof", id)
-        return Proof.from_row(row, self.zone, register.record_ids(self._store, row["id"]))
+        return Proof.from_row(row, self.zone)
 
     def proofs(self, *, volunteer: Any = None, organisation: Any = None, status: str | tuple[str, ...] | None = None,
                start: Any = None, end: Any = None, within: bool = False) -> Iterator[Proof]:
@@ -260,6 +260,8 @@ class ProofsMixin(RegistryBase):
             NotFound: unknown volunteer or organisation.
             InvalidValue: an unknown status or a bad date.
         """
+        if not isinstance(within, bool):
+            raise InvalidValue("within", "must be True or False", within)
         statuses = names_of(status, "status")
         for name in statuses:
             if name not in PROOF_STATUSES:
@@ -273,7 +275,7 @@ class ProofsMixin(RegistryBase):
             end=None if end is None else self._day(end, "end").isoformat(),
             within=within,
         ))
-        return (Proof.from_row(r, self.zone, register.record_ids(self._store, r["id"])) for r in rows)
+        return (Proof.from_row(r, self.zone) for r in rows)
 
     def revoke_proof(self, proof: Any, *, by: Any, reason: str) -> Proof:
         """Withdraw a proof (issued in error, or superseded and replaced); it stays in the register as ``revoked``.

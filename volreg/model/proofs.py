@@ -198,8 +198,9 @@ class Proof:
         return render_pdf(self, path)
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any], zone: tzinfo, records: tuple[str, ...] = ()) -> Proof:
-        """Build from a stored ``proofs`` row joined with the volunteer's number and current name."""
+    def from_row(cls, row: Mapping[str, Any], zone: tzinfo) -> Proof:
+        """Build from a stored ``proofs`` row joined with the volunteer's number, current name and the
+        counted record versions (``records``, space-separated)."""
         issued_at = from_text(row["issued_at"], zone)
         assert issued_at is not None
         return cls(
@@ -226,7 +227,7 @@ class Proof:
             status_at=from_text(row["status_at"], zone),
             status_by=row["status_by"],
             status_reason=row["status_reason"] or "",
-            records=records,
+            records=tuple((row.get("records") or "").split()),
         )
 
 

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -90,10 +91,22 @@ def load_signing_key(path: Path, *, create: bool) -> SigningKey | None:
     if not path.exists():
         if not create:
             return None
+        # Written whole to a private temporary file, then linked into place, which fails if another process
+        # got there first: then both use the key that process wrote, never a half-written file.
         key = SigningKey.generate()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key.private_pem())
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            os.chmod(temp, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(key.private_pem())
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(temp, path)
+            except FileExistsError:
+                return load_signing_key(path, create=False)
+        finally:
+            os.unlink(temp)
         return key
     try:
         private = _serialization().load_pem_private_key(path.read_bytes(), password=None)
@@ -103,6 +116,13 @@ def load_signing_key(path: Path, *, create: bool) -> SigningKey | None:
         raise InvalidValue("signing key", f"must be an Ed25519 private key in PEM form in {path}",
                            shown="another kind of file")
     return SigningKey(private)
+
+
+def _readable(text: str) -> bool:
+    try:
+        return len(text) < 4096 and "\n" not in text and Path(text).is_file()
+    except (OSError, ValueError):   # a NUL byte, a lone surrogate, a name too long
+        return False
 
 
 def public_key(value: Any) -> Any:
@@ -116,10 +136,10 @@ def public_key(value: Any) -> Any:
     if isinstance(value, bytes):
         data = value
     elif isinstance(value, (str, os.PathLike)):
-        text = os.fspath(value)
+        text = str(os.fspath(value))
         if "BEGIN PUBLIC KEY" in text:
             data = text.encode("ascii", "replace")
-        elif len(text) < 4096 and "\n" not in text and Path(text).is_file():
+        elif _readable(text):
             data = Path(text).read_bytes()
         else:
             data = text.strip().encode("ascii", "replace")
@@ -127,7 +147,7 @@ def public_key(value: Any) -> Any:
         if b"BEGIN PUBLIC KEY" in data:
             try:
                 loaded = _serialization().load_pem_public_key(data)
-            except ValueError:
+            except Exception:  # ValueError, UnsupportedAlgorithm ...: not a key we can use
                 loaded = None
             if isinstance(loaded, ed25519.Ed25519PublicKey):
                 return loaded
@@ -139,7 +159,7 @@ def public_key(value: Any) -> Any:
             if len(raw) == 32:
                 return ed25519.Ed25519PublicKey.from_public_bytes(raw)
     raise InvalidValue("public_key", "must be an Ed25519 public key: PEM text, a PEM file or base64 of 32 bytes",
-                       shown=type(value).__name__ if not isinstance(value, str) else value[:40])
+                       shown=type(value).__name__ if not isinstance(value, str) else repr(value[:40]))
 
 
 def verify_signature(public: Any, signature: str, text: str) -> bool:

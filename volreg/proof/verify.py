@@ -10,6 +10,7 @@ from ..errors import InvalidValue, MissingDependency, NotFound
 from ..model.proofs import ProofCheck
 from .keys import key_id, verify_signature
 from .keys import public_key as load_public_key
+from ..queries.sql import check_registry
 from .statement import HEADER, parse_statement
 
 if TYPE_CHECKING:
@@ -33,18 +34,31 @@ def read_statement(source: Any) -> str:
         raise InvalidValue("statement_or_file", "must be a statement (text) or the path of a file holding one",
                            shown=type(source).__name__)
     path = Path(source)
-    if len(os.fspath(source)) > 4096 or not path.is_file():
+    if not _is_file(path):
         raise InvalidValue("statement_or_file", f"must start with {HEADER} or name an existing file",
-                           shown=str(source)[:60])
-    data = path.read_bytes()
+                           shown=repr(str(source)[:60]))
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InvalidValue("statement_or_file", "must be a file that can be read", shown=type(error).__name__) from None
     if data.startswith(b"%PDF"):
         try:
             import pypdf
         except ImportError:
             raise MissingDependency("pypdf", "proofs") from None
-        info = pypdf.PdfReader(path).metadata
+        try:
+            info = pypdf.PdfReader(path).metadata
+        except Exception as error:  # pypdf raises many kinds for a broken file
+            raise InvalidValue("statement_or_file", "must be a readable PDF", shown=type(error).__name__) from None
         return str((info.subject if info else None) or "").strip()
     return data.decode("utf-8", "replace").strip()
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return len(str(path)) < 4096 and path.is_file()
+    except (OSError, ValueError):   # a NUL byte, a lone surrogate, a name too long
+        return False
 
 
 def verify_proof(statement_or_file: Any, public_key: Any = None, *, registry: Registry | None = None) -> ProofCheck:
@@ -70,6 +84,8 @@ def verify_proof(statement_or_file: Any, public_key: Any = None, *, registry: Re
         InvalidValue: no public key and no registry, an unreadable key, or a source that is not a statement
             or a file.
     """
+    if registry is not None:
+        check_registry(registry)
     text = read_statement(statement_or_file)
     keys: dict[str, Any] = {}
     if public_key is not None:

@@ -12,10 +12,12 @@ __all__ = ["counted", "count_elsewhere", "link_records", "next_sequence", "proof
            "register_key", "public_keys", "PROOF_SELECT"]
 
 PROOF_SELECT = (
-    "SELECT pf.*, v.number AS volunteer_number, p.name AS name FROM proofs pf "
+    "SELECT pf.*, v.number AS volunteer_number, p.name AS name, "
+    "(SELECT group_concat(record, ' ') FROM (SELECT record FROM proof_records WHERE proof = pf.id "
+    "ORDER BY rowid)) AS records FROM proofs pf "
     "LEFT JOIN volunteers v ON v.id = pf.volunteer LEFT JOIN people p ON p.id = v.person"
 )
-"""A proof row with the volunteer's public number and current name."""
+"""A proof row with the volunteer's public number, current name and the counted versions (space-separated)."""
 
 
 def _basis(volunteer: str, organisation: str, start: str | None, end: str | None,
