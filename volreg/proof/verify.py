@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidValue, MissingDependency, NotFound
 from ..model.proofs import ProofCheck
+from ..queries.sql import check_registry
 from .keys import key_id, verify_signature
 from .keys import public_key as load_public_key
-from ..queries.sql import check_registry
 from .statement import HEADER, parse_statement
 
 if TYPE_CHECKING:
