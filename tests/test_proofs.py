@@ -182,6 +182,17 @@ def test_a_changed_counted_record_supersedes_the_proof(registry, wang, community
     assert [] == [p for p in volreg.check(registry) if p.entity == "proof"]
 
 
+def test_check_reports_an_issued_proof_counting_a_record_that_no_longer_stands(registry, wang, community,
+                                                                                 served) -> None:
+    """A proof linked, behind the registry's back, to a record that is not verified is reported as stale."""
+    proof = _issue(registry, wang, community)
+    registry.db.execute("INSERT INTO proof_records (proof, record, minutes) VALUES (?, ?, 30)",
+                        [proof.id, served["pending"].id])
+    problems = [p for p in volreg.check(registry) if p.entity == "proof"]
+    assert [("proof_stale", proof.id)] == [(p.code, p.id) for p in problems]
+    assert served["pending"].id in problems[0].message
+
+
 def test_a_record_verified_later_does_not_supersede(registry, wang, community, served) -> None:
     """A proof is not wrong when more service is verified after it; it stays issued."""
     proof = _issue(registry, wang, community)
