@@ -578,3 +578,16 @@ def test_processes_issuing_at_once_get_distinct_numbers_and_one_key(tmp_path) ->
         assert 1 == len(registry.proof_public_keys())
         pem = registry.proof_public_key()
         assert all(volreg.verify_proof(p.statement, pem).valid for p in registry.proofs())
+
+
+def test_an_archive_restores_the_register_and_its_public_keys(registry, wang, community, served, tmp_path) -> None:
+    """Export and restore keep every proof, its status and counted records, and the public keys that check them
+    (the private key is not in the archive)."""
+    proof = _issue(registry, wang, community)
+    revoked = registry.revoke_proof(_issue(registry, wang, community), by="李明", reason="出具有误")
+    volreg.export_registry(registry, tmp_path / "backup.jsonl")
+    assert b"PRIVATE KEY" not in (tmp_path / "backup.jsonl").read_bytes()
+    with volreg.import_registry(tmp_path / "backup.jsonl", into=tmp_path / "restored.db", key="test-key") as copy:
+        assert [proof, revoked] == list(copy.proofs())
+        assert volreg.verify_proof(proof.statement, registry=copy).valid
+        assert "revoked" == volreg.verify_proof(revoked.statement, registry=copy).reason
