@@ -41,11 +41,14 @@ from .model import (
     Transition,
     Volunteer,
 )
+from .model.proofs import Proof, ProofCheck, ProofLine
+from .proof import verify_proof
 from .publish import publish_database, publish_site
 from .queries.activities import activity_counts
 from .queries.honour_roll import honour_roll
 from .queries.hours import hours
 from .queries.nominations import nomination_funnel, nominations
+from .queries.proofs import proof_register
 from .queries.result import Result
 from .queries.rewards import eligible, star_levels
 from .registry import Registry, open
@@ -77,6 +80,9 @@ __all__ = [
     "Organisation",
     "Person",
     "Problem",
+    "Proof",
+    "ProofCheck",
+    "ProofLine",
     "Registry",
     "Result",
     "ReviewerConflict",
@@ -102,7 +108,9 @@ __all__ = [
     "open",
     "publish_database",
     "publish_site",
+    "proof_register",
     "rules",
     "star_levels",
+    "verify_proof",
 ]
 

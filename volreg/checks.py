@@ -31,7 +31,7 @@ class CheckProblem:
 
     Attributes:
         code: the rule, e.g. ``late``, ``overlap``, ``not_service``, ``honour_rule``, ``reviewer_conflict``,
-            ``orphan``.
+            ``orphan``, ``proof_superseded``.
         entity: the kind of record at fault (``service_record``, ``honour``, ``nomination`` ...).
         id: the record's id (for a row without one, its key columns).
         message: what is wrong, naming the rule and the other records involved.
@@ -159,6 +159,26 @@ def check_orphans(registry: Registry) -> Iterator[CheckProblem]:
                            f"'lineage' points at service record {row['lineage']!r}, which does not exist")
 
 
+def check_proofs(registry: Registry) -> Iterator[CheckProblem]:
+    """Proofs of service that no longer match the ledger: superseded proofs not yet replaced by a later proof
+    for the same volunteer and organisation, and issued proofs counting a record version that no longer stands."""
+    for row in registry.session.rows(
+        "SELECT p.id, p.number, p.status_reason FROM proofs p WHERE p.status = 'superseded' AND NOT EXISTS "
+        "(SELECT 1 FROM proofs n WHERE n.volunteer = p.volunteer AND n.organisation = p.organisation "
+        "AND n.status = 'issued' AND n.issued_at > p.issued_at) ORDER BY p.issued_at, p.number"
+    ):
+        yield CheckProblem("proof_superseded", "proof", row["id"],
+                           f"proof {row['number']} is superseded ({row['status_reason']}); issue a new proof or "
+                           "revoke this one")
+    for row in registry.session.rows(
+        "SELECT p.id, p.number, group_concat(r.id || ' (' || r.status || ')', ', ') AS records FROM proofs p "
+        "JOIN proof_records pr ON pr.proof = p.id JOIN service_records r ON r.id = pr.record "
+        "WHERE p.status = 'issued' AND r.status <> 'verified' GROUP BY p.id ORDER BY p.issued_at, p.number"
+    ):
+        yield CheckProblem("proof_stale", "proof", row["id"],
+                           f"proof {row['number']} is issued but counts records that no longer stand: {row['records']}")
+
+
 CHECKS: tuple[Callable[[Registry], Iterator[CheckProblem]], ...] = (
     check_late_records,
     check_overlaps,
@@ -166,6 +186,7 @@ CHECKS: tuple[Callable[[Registry], Iterator[CheckProblem]], ...] = (
     check_honours,
     check_reviewers,
     check_orphans,
+    check_proofs,
 )
 """The checks :func:`check` runs, in order."""
 
@@ -176,7 +197,8 @@ def check(registry: Registry) -> list[CheckProblem]:
     Reports live service records entered late (``late``), overlapping live records of one volunteer
     (``overlap``), hours on activities that are not volunteer service (``not_service``), honours breaking
     their title's rules (``honour_rule``), reviewers with a conflict of interest nobody overrode
-    (``reviewer_conflict``) and rows pointing at missing rows (``orphan``).
+    (``reviewer_conflict``), rows pointing at missing rows (``orphan``), and proofs of service that no longer
+    match the ledger (``proof_superseded``, ``proof_stale``).
 
     Args:
         registry: the registry to check.

@@ -534,6 +534,15 @@ def publish_command(db: str, out: str, metadata: str | None) -> None:
         text = json.dumps(shareable_metadata(database=Path(out).stem), ensure_ascii=False, indent=2)
         Path(metadata).write_text(text + "\n", encoding="utf-8")
         click.echo(f"wrote {metadata}")
+# -- volreg proof (the group lives in volreg/proof/cli.py) ---------------------------------------------------
+
+def _add_proof_commands() -> None:
+    from .proof.cli import proof
+
+    cli.add_command(proof)
+
+
+_add_proof_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

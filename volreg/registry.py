@@ -21,6 +21,7 @@ from .model import Category, Change, Person, Settings
 from .nominating import NominationsMixin
 from .people import PeopleMixin
 from .personal import load_key, mask_phone
+from .proofs import ProofsMixin
 from .reviews import ReviewsMixin
 from .service import ServiceMixin
 from .session import Session
@@ -43,7 +44,7 @@ def _database_path(db: Database) -> str | None:
 
 
 class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, NominationsMixin, ReviewsMixin, HonoursMixin,
-               TitlesMixin):
+               TitlesMixin, ProofsMixin):
     """A volreg registry: people, volunteers, organisations, studios, activities, service hours and honours.
 
     Reads return model objects or lazy iterators; writes are methods that validate, write inside one

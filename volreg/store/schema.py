@@ -682,6 +682,93 @@ def m010_honour_media(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m011_proofs(db: Database) -> None:
+    """Proofs of service (志愿服务记录证明), the record versions each counted, and the public signing keys.
+
+    A proof keeps what it certified (masked name and document number, organisation, period, minutes per
+    category) and its signature; ``proof_records`` names every verified record version it counted. Triggers
+    mark an issued proof ``superseded``, in the same transaction, when a counted version stops being verified
+    (corrected, voided, rejected) or is changed in place, and when a counted activity changes organiser,
+    category or kind. Anonymising the volunteer erases the masked name and document number from their proofs.
+    Only public keys are stored; the private key never enters the database.
+    """
+    run_script(
+        db,
+        """
+        CREATE TABLE proof_keys (
+            key_id TEXT PRIMARY KEY,
+            public_key TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE proofs (
+            id TEXT PRIMARY KEY,
+            number TEXT NOT NULL UNIQUE,
+            prefix TEXT NOT NULL,
+            year INTEGER NOT NULL,
+            sequence INTEGER NOT NULL CHECK (sequence >= 1),
+            volunteer TEXT NOT NULL REFERENCES volunteers(id),
+            organisation TEXT NOT NULL REFERENCES organisations(id),
+            organisation_name TEXT NOT NULL,
+            name_masked TEXT NOT NULL,
+            id_masked TEXT,
+            period_start TEXT NOT NULL,
+            period_end TEXT NOT NULL,
+            lines TEXT NOT NULL,
+            minutes INTEGER NOT NULL CHECK (minutes > 0),
+            issued_on TEXT NOT NULL,
+            issued_at TEXT NOT NULL,
+            issued_by TEXT NOT NULL,
+            purpose TEXT NOT NULL DEFAULT '',
+            key_id TEXT NOT NULL REFERENCES proof_keys(key_id),
+            signature TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'issued' CHECK (status IN ('issued', 'superseded', 'revoked')),
+            status_at TEXT,
+            status_by TEXT,
+            status_reason TEXT NOT NULL DEFAULT '',
+            UNIQUE (prefix, year, sequence)
+        );
+        CREATE INDEX proofs_volunteer ON proofs(volunteer, issued_at);
+        CREATE INDEX proofs_organisation ON proofs(organisation, issued_at);
+        CREATE INDEX proofs_status ON proofs(status);
+        CREATE TABLE proof_records (
+            proof TEXT NOT NULL REFERENCES proofs(id),
+            record TEXT NOT NULL REFERENCES service_records(id),
+            minutes INTEGER NOT NULL,
+            PRIMARY KEY (proof, record)
+        );
+        CREATE INDEX proof_records_record ON proof_records(record)
+        """,
+    )
+    now = "strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z'"
+    db.execute(
+        "CREATE TRIGGER proofs_record_changed AFTER UPDATE ON service_records "
+        "WHEN old.status = 'verified' AND (new.status IS NOT 'verified' OR new.minutes IS NOT old.minutes "
+        "OR new.activity IS NOT old.activity OR new.volunteer IS NOT old.volunteer OR new.start IS NOT old.start) "
+        "BEGIN UPDATE proofs SET status = 'superseded', "
+        f"status_at = coalesce(new.closed_at, {now}), status_by = new.closed_by, "
+        "status_reason = 'service record ' || old.id || ' it counted was ' "
+        "|| CASE new.status WHEN 'superseded' THEN 'corrected' WHEN 'void' THEN 'voided' "
+        "WHEN 'verified' THEN 'changed' ELSE new.status END "
+        "|| CASE WHEN coalesce(new.reason, '') <> '' THEN ': ' || new.reason ELSE '' END "
+        "WHERE status = 'issued' AND id IN (SELECT proof FROM proof_records WHERE record = old.id); END"
+    )
+    db.execute(
+        "CREATE TRIGGER proofs_activity_changed AFTER UPDATE OF organiser, category, kind ON activities "
+        "WHEN old.organiser IS NOT new.organiser OR old.category IS NOT new.category OR old.kind IS NOT new.kind "
+        f"BEGIN UPDATE proofs SET status = 'superseded', status_at = {now}, status_by = NULL, "
+        "status_reason = 'activity ' || old.id || ' it counted changed its organiser, category or kind' "
+        "WHERE status = 'issued' AND id IN (SELECT pr.proof FROM proof_records pr "
+        "JOIN service_records r ON r.id = pr.record WHERE r.activity = old.id); END"
+    )
+    db.execute(
+        "CREATE TRIGGER proofs_person_anonymised AFTER UPDATE OF anonymised ON people "
+        "WHEN new.anonymised = 1 AND old.anonymised IS NOT 1 "
+        "BEGIN UPDATE proofs SET name_masked = '', id_masked = NULL "
+        "WHERE volunteer IN (SELECT id FROM volunteers WHERE person = new.id); END"
+    )
+
+
 def _known() -> set[str]:
     return {m.name for m in MIGRATIONS.pending(Database(memory=True))}
 
