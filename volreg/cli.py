@@ -32,6 +32,7 @@ from .cli_output import emit, output_options
 from .errors import VolregError
 from .io.datasette import datasette_metadata
 from .io.importer import HANDLERS, MODES
+from .io.progress import StderrBar
 from .model import ACTIVITY_KINDS, HONOUR_LEVELS, NOMINATION_STATUSES, SERVICE_STATUSES
 from .queries.activities import ACTIVITY_DIMENSIONS, activity_counts
 from .queries.honour_roll import honour_roll
@@ -190,9 +191,12 @@ def import_(db: str, file: str, kind: str, mode: str, source: str | None, mappin
         if not sep or not header.strip():
             raise click.BadParameter(f"must be HEADER=FIELD (got {item!r})", param_hint="--map")
         mapping[header.strip()] = field.strip() or None
+    # The bar is an ordinary progress hook, as an application would pass its own.
+    show = click.get_text_stream("stderr").isatty() if progress is None else progress
+    bar = StderrBar(f"importing {Path(file).name}", click.get_text_stream("stderr")) if show else None
     with open_registry(db) as registry:
         report = volreg_io.import_file(registry, file, kind=kind, mapping=mapping or None, mode=mode,
-                                       source=source, progress=progress)
+                                       source=source, progress=bar or False)
     if as_json:
         data = {
             "kind": report.kind, "file": report.file, "mode": report.mode, "rows": report.rows,
