@@ -8,7 +8,8 @@ three ways:
 - the default is a table (volreg answers questions people read), not JSON;
 - CSV and TSV cells that a spreadsheet would run as formulas are neutralised, and ``--bom`` (or ``--excel``)
   starts the file with a byte-order mark so that Excel on a Chinese Windows reads UTF-8 instead of GBK;
-- a table wider than the terminal (or ``COLUMNS``) has its longest text columns cut (``…``) to fit; printed
+- a table wider than the terminal (or ``COLUMNS``) has its longest text columns cut (``…``) to fit, or is
+  printed one record at a time when even that is too wide; printed
   to a pipe or a file it is whole, and CSV and JSON always carry the full text.
 
 A command adds the options with :func:`output_options` and prints with :func:`emit`; it receives only
@@ -200,7 +201,8 @@ def render_table(result: Result, *, fmt: str = "simple", headers: bool = True, w
     """``result`` as tabulate draws it in ``fmt``, with East Asian characters counted two cells wide.
 
     With ``width``, a terminal format wider than that has its longest text columns cut (``…``) until it
-    fits, or until each is down to a few characters; numbers are never cut.
+    fits (numbers, ids and codes are never cut); a table that still does not fit prints one record at a
+    time, a column a line, long values wrapped, as psql's expanded display does.
     """
     import tabulate
 
@@ -233,7 +235,41 @@ def render_table(result: Result, *, fmt: str = "simple", headers: bool = True, w
     cap = _water_level([(floors[i], natural[i]) for i in natural], budget)
     cut = [[_cut(v, max(cap, floors[i])) if i in natural and isinstance(v, str) else v for i, v in enumerate(r)]
            for r in rows]
-    return draw(cut)
+    text = draw(cut)
+    if max(text_width(line) for line in text.splitlines()) <= width:
+        return text
+    return _expanded(columns, rows, width)
+
+
+def _expanded(columns: Sequence[str], rows: list[list[Any]], width: int) -> str:
+    """One record at a time, a column a line (psql's expanded display), for a table too wide even when cut."""
+    names = max(text_width(c) for c in columns)
+    room = max(width - names - 2, _MIN_CUT)
+    out: list[str] = []
+    for number, row in enumerate(rows, 1):
+        head = f"-[ RECORD {number} ]"
+        out.append(head + "-" * max(width - len(head), 0))
+        for name, value in zip(columns, row, strict=True):
+            # Here nothing is cut: a long value goes on over the next lines, under itself.
+            pieces = _wrap("" if value is None else str(value), room)
+            out.append((name + " " * (names - text_width(name)) + "  " + pieces[0]).rstrip())
+            out.extend(" " * (names + 2) + piece for piece in pieces[1:])
+    return "\n".join(out)
+
+
+def _wrap(text: str, limit: int) -> list[str]:
+    """``text`` in pieces of at most ``limit`` cells (one piece at least)."""
+    from wcwidth import wcwidth
+
+    pieces, piece, used = [], "", 0
+    for char in text:
+        cells = max(wcwidth(char), 0)
+        if used + cells > limit and piece:
+            pieces.append(piece)
+            piece, used = "", 0
+        piece += char
+        used += cells
+    return [*pieces, piece]
 
 
 def _water_level(columns: list[tuple[int, int]], budget: int) -> int:
