@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import IO, Any
+from typing import Any, TextIO
 
 from ..errors import InvalidValue
 
@@ -36,7 +36,7 @@ class StderrBar:
         file: where to draw (default: stderr).
     """
 
-    def __init__(self, label: str, file: IO[str] | None = None) -> None:
+    def __init__(self, label: str, file: TextIO | None = None) -> None:
         self.label = label
         self.file = file if file is not None else sys.stderr
         self._bar: Any = None
