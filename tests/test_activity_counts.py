@@ -38,7 +38,7 @@ def test_per_studio(registry: volreg.Registry, scene: dict) -> None:
     assert [
         (scene["mei"].id, "梅建国移风易俗工作室", 6),
         (scene["lu"].id, "卢芳爱心公益工作室", 2),
-        (None, None, 1),
+        (None, "（无工作室）", 1),
     ] == sorted(
         [(r["studio"], r["studio_name"], r["activities"]) for r in result], key=lambda t: (t[0] is None, -t[2])
     )

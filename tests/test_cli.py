@@ -92,14 +92,41 @@ def test_export_and_restore_keep_everything(run, db, tmp_path):
         assert list(one.organisations()) == list(two.organisations())
 
 
+def test_restore_leaves_the_key_beside_the_new_registry(run, db, tmp_path):
+    """--key-file after the command works, and the key is copied to DB.key so later commands open DB."""
+    archive = tmp_path / "city.jsonl"
+    run("export", db, archive)
+    restored = tmp_path / "copy.db"
+    result = run("restore", archive, restored, "--key-file", f"{db}.key")
+    assert 0 == result.exit_code, result.output
+    assert f"{restored}.key" in result.output
+    key_file = tmp_path / "copy.db.key"
+    assert (tmp_path / "city.db.key").read_text().strip() == key_file.read_text().strip()
+    assert 0o600 == key_file.stat().st_mode & 0o777
+    assert 0 == run("hours", restored, "--json").exit_code
+
+
 def test_restore_without_the_key_says_what_to_do(run, db, tmp_path):
     """A missing key is one line of advice and exit status 1, not a traceback."""
     archive = tmp_path / "city.jsonl"
     run("export", db, archive)
     result = run("restore", archive, tmp_path / "copy.db")
     assert 1 == result.exit_code
-    assert result.output.startswith("Error: ") and "pass that registry's key" in result.output
+    assert result.output.startswith("Error: ") and "pass --key-file with that database's .key file" in result.output
     assert "Traceback" not in result.output
+    assert [] == [p.name for p in tmp_path.iterdir() if p.name.startswith("copy.db")]  # no stray key file
+
+
+def test_restore_with_another_key_names_the_key_given(run, db, tmp_path):
+    """A wrong key is refused naming where it came from and the archive, and nothing is left behind."""
+    archive = tmp_path / "city.jsonl"
+    run("export", db, archive)
+    other = tmp_path / "other.key"
+    other.write_text("not the key")
+    result = run("restore", "--key-file", other, archive, tmp_path / "copy.db")
+    assert 1 == result.exit_code
+    assert "not the key of the registry exported to city.jsonl" in result.output
+    assert [] == [p.name for p in tmp_path.iterdir() if p.name.startswith("copy.db")]
 
 
 def test_a_missing_registry_is_one_line_of_advice(run, tmp_path):

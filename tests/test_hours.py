@@ -94,7 +94,7 @@ def test_columns_of_every_dimension(registry: volreg.Registry, world: Any) -> No
     assert {
         "volunteer": volunteers[0].id, "volunteer_name": "志愿者0", "volunteer_number": volunteers[0].number,
         "organisation": activities[2].organiser, "organisation_name": "嘉峪关市文明办",
-        "studio": activities[2].studio, "studio_name": None, "activity": activities[2].id,
+        "studio": activities[2].studio, "studio_name": "（无工作室）", "activity": activities[2].id,
         "activity_name": "活动2", "category": "education_aid", "category_name": "爱心助学", "year": 2024,
         "quarter": "2024-Q1", "month": "2024-03", "day": "2024-03-31", "minutes": 30, "hours": 0.5,
         "records": 1, "volunteers": 1,

@@ -66,6 +66,16 @@ def test_another_key_is_refused_and_nothing_is_left_behind(filled, tmp_path):
     assert not (tmp_path / "copy.db.key").exists()
 
 
+def test_no_key_for_a_new_file_is_refused_before_anything_is_written(filled, tmp_path, monkeypatch):
+    """A new file without a key would get a random key that is never the exported one: say so, write nothing."""
+    monkeypatch.delenv("VOLREG_KEY", raising=False)
+    path = tmp_path / "registry.jsonl"
+    volreg.export_registry(filled, path)
+    with pytest.raises(volreg.InvalidValue, match=r"'key' must be the exported registry's key.*copy.db.key \(got no key\)"):
+        volreg.import_registry(path, into=tmp_path / "copy.db")
+    assert [] == [p.name for p in tmp_path.iterdir() if p.name.startswith("copy.db")]
+
+
 def test_a_file_registry_can_be_restored_and_reopened(filled, tmp_path):
     """Restoring into a file gives a registry that opens again with the same key."""
     path = tmp_path / "registry.jsonl"

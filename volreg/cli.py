@@ -1,7 +1,7 @@
 """The ``volreg`` command line: thin commands over the library, for staff who do not write Python.
 
 Every command opens the registry with :func:`open_registry`, calls one library function and prints its
-answer with :func:`emit` (an aligned table, or CSV/JSON with ``--csv``/``--json``). A
+answer with :func:`emit` (an aligned table, or CSV, TSV, JSON ... as sqlite-utils prints them). A
 :class:`volreg.VolregError` becomes one line on stderr saying what to fix, and exit status 1, never a
 traceback. A query command is therefore a few lines::
 
@@ -21,7 +21,6 @@ import contextlib
 import json
 import os
 import sqlite3
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,9 +28,11 @@ from typing import Any, TypeVar
 import click
 
 from . import io as volreg_io
+from .cli_output import emit, output_options
 from .errors import VolregError
 from .io.datasette import datasette_metadata
 from .io.importer import HANDLERS, MODES
+from .io.progress import StderrBar
 from .model import ACTIVITY_KINDS, HONOUR_LEVELS, NOMINATION_STATUSES, SERVICE_STATUSES
 from .queries.activities import ACTIVITY_DIMENSIONS, activity_counts
 from .queries.honour_roll import honour_roll
@@ -50,7 +51,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class VolregGroup(click.Group):
-    """A command group that turns volreg's refusals into one readable line and exit status 1."""
+    """A command group that turns volreg's refusals into one readable line and exit status 1.
+
+    Its own options (``--key-file`` ...) are accepted after the command too, where users put them:
+    ``volreg restore --key-file city.db.key backup.jsonl new.db`` is ``volreg --key-file city.db.key restore ...``.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            args = _hoist_global_options(self, args)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -61,6 +71,38 @@ class VolregGroup(click.Group):
             raise click.ClickException(f"{error.format_message()} (see: {where} --help)") from None
         except (VolregError, FileNotFoundError, sqlite3.DatabaseError) as error:
             raise click.ClickException(str(error)) from None
+
+
+def _hoist_global_options(group: click.Group, args: list[str]) -> list[str]:
+    """Move the group's own options found after the command name to the front of ``args``.
+
+    Eager options (``--help``, ``--version``) stay where they are, so ``volreg hours --help`` still shows
+    the command's help; nothing after ``--`` is touched.
+    """
+    takes_value: dict[str, bool] = {}
+    for param in group.params:
+        if isinstance(param, click.Option) and not param.is_eager:
+            for name in (*param.opts, *param.secondary_opts):
+                takes_value[name] = not (param.is_flag or param.count)
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        name = arg.split("=", 1)[0] if arg.startswith("--") else arg
+        if name in takes_value:
+            if takes_value[name] and "=" not in arg and i + 1 < len(args):
+                front.extend(args[i:i + 2])
+                i += 2
+                continue
+            front.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
 
 
 @click.group(cls=VolregGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,23 +126,6 @@ def cli(ctx: click.Context, key_file: str | None) -> None:
 
 registry_argument = click.argument("db", type=click.Path(dir_okay=False))
 """The ``DB`` argument every command takes first."""
-
-
-def output_options(command: F) -> F:
-    """Add ``--csv`` and ``--json`` (default: an aligned table), passed to the command as ``output``."""
-    command = click.option("--json", "output", flag_value="json", help="Print JSON instead of a table.")(command)
-    command = click.option("--csv", "output", flag_value="csv", help="Print CSV instead of a table.")(command)
-    return click.option("--table", "output", flag_value="table", default=True, hidden=True)(command)
-
-
-def emit(result: Result, output: str = "table") -> None:
-    """Print a result as an aligned table, CSV or JSON (cells neutralised against spreadsheet formulas)."""
-    if output == "csv":
-        result.to_csv(sys.stdout)
-    elif output == "json":
-        click.echo(result.to_json())
-    else:
-        click.echo(str(result) if len(result) else "(no rows)")
 
 
 @contextlib.contextmanager
@@ -166,9 +191,12 @@ def import_(db: str, file: str, kind: str, mode: str, source: str | None, mappin
         if not sep or not header.strip():
             raise click.BadParameter(f"must be HEADER=FIELD (got {item!r})", param_hint="--map")
         mapping[header.strip()] = field.strip() or None
+    # The bar is an ordinary progress hook, as an application would pass its own.
+    show = click.get_text_stream("stderr").isatty() if progress is None else progress
+    bar = StderrBar(f"importing {Path(file).name}", click.get_text_stream("stderr")) if show else None
     with open_registry(db) as registry:
         report = volreg_io.import_file(registry, file, kind=kind, mapping=mapping or None, mode=mode,
-                                       source=source, progress=progress)
+                                       source=source, progress=bar or False)
     if as_json:
         data = {
             "kind": report.kind, "file": report.file, "mode": report.mode, "rows": report.rows,
@@ -207,13 +235,27 @@ def export(db: str, archive: str, shareable: bool) -> None:
 def restore(archive: str, db: str) -> None:
     """Restore ARCHIVE (written by volreg export) into a new registry DB, with the same ids and history.
 
-    Give the exported registry's key with --key-file (or VOLREG_KEY); another key is refused.
+    Give the exported registry's key with --key-file (or VOLREG_KEY, or copy its key file to DB.key first);
+    another key is refused. The archive holds no key. With --key-file, the key is copied to DB.key
+    (owner-only), so that later commands on DB find it as they find any registry's key.
     """
     if Path(db).exists():
         raise click.ClickException(f"{db} exists; restore into a new file")
     obj = click.get_current_context().find_root().obj or {}
-    volreg_io.import_registry(archive, into=db, key=obj.get("key")).close()
-    click.echo(f"restored {archive} into {db}")
+    key = obj.get("key")
+    key_file = Path(db + ".key")
+    if key is None and not os.environ.get("VOLREG_KEY") and not key_file.exists():
+        raise click.ClickException(
+            "restore needs the key of the registry that was exported: pass --key-file with that "
+            f"database's .key file, set VOLREG_KEY, or copy the key file to {key_file}")
+    volreg_io.import_registry(archive, into=db, key=key).close()
+    if key is not None and not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key + "\n")
+        click.echo(f"restored {archive} into {db}; its key is in {key_file}: keep it with the database")
+    else:
+        click.echo(f"restored {archive} into {db}")
 
 
 @cli.command(short_help="Show every recorded change to one entity.")
@@ -227,6 +269,9 @@ def history(db: str, id: str, output: str) -> None:
     """
     with open_registry(db) as registry:
         changes = registry.history(id)
+    if not changes:
+        # A question about one thing with no answer is a mistake to report, not an empty table.
+        raise click.ClickException(f"no recorded changes to {id!r}: no entity with that id in {db}")
     rows = [
         {
             "seq": c.seq,
@@ -243,7 +288,7 @@ def history(db: str, id: str, output: str) -> None:
     ]
     columns = ["seq", "at", "actor", "action", "entity", "change", "note"] if output == "table" else \
         ["seq", "at", "actor", "action", "entity", "before", "after", "note"]
-    if output == "csv":
+    if output in ("csv", "tsv"):
         rows = [{**r, "before": _compact(r["before"]), "after": _compact(r["after"])} for r in rows]
     emit(Result(columns, rows), output)
 

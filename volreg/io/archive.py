@@ -143,6 +143,12 @@ def import_registry(
     if unknown:
         raise SchemaTooNew(unknown)
     created = isinstance(into, (str, os.PathLike)) and str(into) != ":memory:" and not Path(into).exists()
+    if created and key is None and not os.environ.get("VOLREG_KEY") and not Path(f"{into}.key").exists():
+        # A new file without a key would get a new random key, which can never be the exported one.
+        raise InvalidValue(
+            "key", f"must be the exported registry's key: pass key=, set VOLREG_KEY or copy its key file to {into}.key",
+            shown="no key",
+        )
     try:
         registry = Registry(into, timezone=header.get("timezone"), key=key)
     except BaseException:

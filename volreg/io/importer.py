@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import sys
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -32,7 +31,8 @@ from ..errors import InvalidValue, VolregError
 from ..personal import mask_id_text, mask_phone
 from ..timeutil import now, to_utc_text
 from .headers import label, resolve_headers
-from .readers import RawRow, TableReader
+from .progress import ProgressHook, StderrBar, progress_hook
+from .readers import RawRow, TableReader, count_rows
 
 if TYPE_CHECKING:
     from ..registry import Registry
@@ -254,31 +254,6 @@ class _Rollback(Exception):
     """Unwinds an ``all_or_nothing`` transaction that met a problem."""
 
 
-class _Progress:
-    """A progress bar on stderr, started lazily once the reader knows the file's size."""
-
-    def __init__(self, reader: TableReader, name: str, enabled: bool) -> None:
-        self.reader, self.name, self.enabled = reader, name, enabled
-        self.bar: Any = None
-        self.done = 0
-
-    def tick(self) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None:
-            import click
-
-            self.bar = click.progressbar(length=max(self.reader.total, 1), label=f"importing {self.name}",
-                                         file=sys.stderr)
-            self.bar.__enter__()
-        self.bar.update(self.reader.position - self.done)
-        self.done = self.reader.position
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-
-
 class _Run:
     """The state of one import: column maps, counts and problems."""
 
@@ -452,7 +427,7 @@ def import_file(
     format: str | None = None,
     encoding: str | None = None,
     batch_size: int = 500,
-    progress: bool | None = None,
+    progress: ProgressHook | bool | None = None,
 ) -> ImportReport:
     """Import a CSV, XLSX or JSON Lines file of one kind of row.
 
@@ -475,13 +450,19 @@ def import_file(
         format: ``csv``, ``tsv``, ``xlsx`` or ``jsonl``; by default from the suffix.
         encoding: the CSV encoding; detected by default.
         batch_size: rows per transaction in ``valid_rows`` mode, and rows per write of a batched kind.
-        progress: show a progress bar on stderr; by default only when stderr is a terminal.
+        progress: a function called as ``progress(rows_done, rows_total)`` after each row read, so that
+            tqdm, rich or an application can follow the import (``rows_total``: the rows the file holds,
+            counted before the import starts; an XLSX sheet's stated size less its header; None when
+            unknown; the last call is ``(rows, rows)``); an exception it raises stops the import (with
+            ``all_or_nothing``, nothing is written). ``True`` draws a bar on stderr, ``False`` nothing;
+            by default a bar only when stderr is a terminal.
 
     Returns:
         The report: counts and problems (each with file, line, column, masked value and message).
 
     Raises:
-        InvalidValue: an unknown kind, mode, format or mapping field (a mistake in the call, not in the file).
+        InvalidValue: an unknown kind, mode, format or mapping field, or a ``progress`` that is not a function
+            (a mistake in the call, not in the file).
         MissingDependency: an XLSX file without the ``excel`` extra.
         FileNotFoundError: no such file.
     """
@@ -502,8 +483,9 @@ def import_file(
     name = Path(path).name
     ctx = ImportContext(registry, source or "", f"import {name}" + (f" ({source})" if source else ""))
     run = _Run(ctx, handler, reader, name, mapping, batch_size)
-    bar = _Progress(reader, name, sys.stderr.isatty() if progress is None else progress)
-    rows = iter(reader)
+    hook = progress_hook(progress, f"importing {name}")
+    total = count_rows(path, format=format, encoding=encoding) if hook is not None else None
+    rows = _followed(iter(reader), hook, total)
     written = True
     store = registry.session.store
     conn = registry.db.conn
@@ -516,7 +498,6 @@ def import_file(
                 with store.write():
                     for raw in rows:
                         run.row(raw)
-                        bar.tick()
                         if run.stop:
                             break
                     run.flush()
@@ -529,12 +510,12 @@ def import_file(
                 with store.write():
                     for raw in batch:
                         run.row(raw)
-                        bar.tick()
                         if run.stop:
                             break
                     run.flush()
     finally:
-        bar.close()
+        if isinstance(hook, StderrBar):
+            hook.close()
         conn.execute(f"PRAGMA cache_size = {int(cache)}")
     counts = run.tally if written else Counter(rows=run.tally["rows"])
     if written and (counts["created"] or counts["updated"]):
@@ -551,3 +532,17 @@ def import_file(
         written=written,
         ignored_columns=tuple(run.ignored),
     )
+
+
+def _followed(rows: Iterator[RawRow], hook: ProgressHook | None, total: int | None) -> Iterator[RawRow]:
+    """``rows``, calling ``hook(done, total)`` after each is read and ``hook(done, done)`` at the end."""
+    if hook is None:
+        yield from rows
+        return
+    done = 0
+    for raw in rows:
+        yield raw
+        done += 1
+        hook(done, total)
+    if total != done:
+        hook(done, done)

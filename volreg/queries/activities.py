@@ -9,7 +9,7 @@ from ..model import ACTIVITY_KINDS
 from ..timeutil import parse_datetime, to_utc_text
 from . import summaries
 from .result import Result
-from .sql import Filters, check_by, check_registry, period_expr
+from .sql import Filters, check_by, check_registry, no_studio_name, period_expr
 
 __all__ = ["activity_counts", "ACTIVITY_DIMENSIONS"]
 
@@ -18,7 +18,10 @@ ACTIVITY_DIMENSIONS = ("studio", "organisation", "category", "kind", "theme", "y
 
 # dimension -> (SELECT expressions as "expr AS name", JOIN needed for the name column)
 _GROUPS: dict[str, tuple[list[str], str]] = {
-    "studio": (["a.studio AS studio", "st.name AS studio_name"], "LEFT JOIN studios st ON st.id = a.studio"),
+    "studio": (
+        ["a.studio AS studio", f"{no_studio_name('a.studio', 'st.name')} AS studio_name"],
+        "LEFT JOIN studios st ON st.id = a.studio",
+    ),
     "organisation": (
         ["a.organiser AS organisation", "og.name AS organisation_name"],
         "LEFT JOIN organisations og ON og.id = a.organiser",

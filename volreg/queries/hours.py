@@ -15,7 +15,7 @@ from ..model import SERVICE_STATUSES
 from ..timeutil import to_utc_text
 from . import summaries
 from .result import Result
-from .sql import PERIODS, Filters, check_by, check_registry, names_of, period_expr
+from .sql import PERIODS, Filters, check_by, check_registry, names_of, no_studio_name, period_expr
 
 if TYPE_CHECKING:
     from ..registry import Registry
@@ -30,12 +30,14 @@ DIMENSIONS = ("volunteer", "organisation", "studio", "activity", "category", *PE
 _COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "volunteer": (("volunteer", "r.volunteer"), ("volunteer_name", "p.name"), ("volunteer_number", "v.number")),
     "organisation": (("organisation", "a.organiser"), ("organisation_name", "o.name")),
-    "studio": (("studio", "a.studio"), ("studio_name", "s.name")),
+    "studio": (("studio", "a.studio"), ("studio_name", no_studio_name("a.studio", "s.name"))),
     "activity": (("activity", "r.activity"), ("activity_name", "a.title")),
     "category": (("category", "a.category"), ("category_name", "c.label")),
     **{period: ((period, period_expr(period, "r.start")),) for period in PERIODS},
 }
-_SORT = {"volunteer": "v.number, r.volunteer", "activity": "a.start_utc, r.activity"}
+# The activities no studio ran form one group, labelled （无工作室） and listed after every studio.
+_SORT = {"volunteer": "v.number, r.volunteer", "activity": "a.start_utc, r.activity",
+         "studio": "a.studio IS NULL, a.studio"}
 _JOINS = {
     "volunteer": "JOIN volunteers v ON v.id = r.volunteer JOIN people p ON p.id = v.person",
     "organisation": "LEFT JOIN organisations o ON o.id = a.organiser",

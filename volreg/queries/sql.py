@@ -8,10 +8,22 @@ from ..errors import InvalidValue
 from ..store.filters import Filters
 from ..timeutil import MAX_YEAR, MIN_YEAR
 
-__all__ = ["Filters", "period_expr", "PERIODS", "check_by", "check_registry", "names_of", "year_of"]
+__all__ = [
+    "Filters", "period_expr", "PERIODS", "NO_STUDIO", "no_studio_name", "check_by", "check_registry", "names_of",
+    "year_of",
+]
 
 PERIODS = ("year", "quarter", "month", "day")
 """Time dimensions every query function can group by."""
+
+
+NO_STUDIO = "（无工作室）"
+"""The ``studio_name`` of the group of activities that no studio ran (grouped ``by="studio"``, listed last)."""
+
+
+def no_studio_name(studio: str, name: str) -> str:
+    """SQL for a studio's name that labels the no-studio group :data:`NO_STUDIO` instead of leaving it blank."""
+    return f"CASE WHEN {studio} IS NULL THEN '{NO_STUDIO}' ELSE {name} END"
 
 
 def period_expr(dimension: str, column: str) -> str:

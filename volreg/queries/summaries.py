@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
-from .sql import PERIODS, period_expr
+from .sql import PERIODS, no_studio_name, period_expr
 
 __all__ = ["USE_SUMMARIES", "month_bound", "hours_sql", "totals_sql", "activity_counts_sql"]
 
@@ -28,7 +28,7 @@ _VOLUNTEER_COLUMNS = (
 _VOLUNTEER_JOIN = "JOIN volunteers v ON v.id = g.volunteer JOIN people p ON p.id = v.person"
 _KEY_COLUMNS = {
     "organisation": (("organisation", "NULLIF(g.k1, '')"), ("organisation_name", "o.name")),
-    "studio": (("studio", "NULLIF(g.k1, '')"), ("studio_name", "s.name")),
+    "studio": (("studio", "NULLIF(g.k1, '')"), ("studio_name", no_studio_name("NULLIF(g.k1, '')", "s.name"))),
 }
 _KEY_JOINS = {
     "organisation": "LEFT JOIN organisations o ON o.id = NULLIF(g.k1, '')",
@@ -106,7 +106,7 @@ def hours_sql(
             where.append("g.k1 = ?")
             params.append(studio)
         columns = dict(_KEY_COLUMNS)
-        sort = {}
+        sort = {"studio": "NULLIF(g.k1, '') IS NULL, NULLIF(g.k1, '')"}
     if volunteer is not None:
         where.append("g.volunteer = ?")
         params.append(volunteer)
@@ -168,7 +168,10 @@ def activity_counts_sql(dims: tuple[str, ...]) -> str | None:
     if not set(dims) <= {"studio", "category"}:
         return None
     names = {
-        "studio": (["x.studio AS studio", "st.name AS studio_name"], "LEFT JOIN studios st ON st.id = x.studio"),
+        "studio": (
+            ["x.studio AS studio", f"{no_studio_name('x.studio', 'st.name')} AS studio_name"],
+            "LEFT JOIN studios st ON st.id = x.studio",
+        ),
         "category": (
             ["x.category AS category", "ct.label AS category_name"],
             "LEFT JOIN categories ct ON ct.code = x.category AND ct.vocabulary = 'activity'",
