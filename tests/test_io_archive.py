@@ -33,7 +33,7 @@ def test_the_round_trip_gives_an_equal_registry(filled, tmp_path):
     """Every table, the journal included, comes back row for row; reads and settings agree."""
     path = tmp_path / "registry.jsonl"
     count = volreg.export_registry(filled, path)
-    copy = volreg.import_registry(path, key="test-key")
+    copy = volreg.import_registry(path, key="test-key-16-bytes")
     assert tables(filled) == tables(copy)
     assert count == sum(len(rows) for rows in tables(copy).values())
     wang = next(v for v in filled.volunteers() if v.name == "王小明")
@@ -49,7 +49,7 @@ def test_the_same_id_number_finds_the_same_person_after_the_round_trip(filled, m
     make_volunteer("赵敏", id_number=number)
     path = tmp_path / "registry.jsonl"
     volreg.export_registry(filled, path)
-    copy = volreg.import_registry(path, key="test-key")
+    copy = volreg.import_registry(path, key="test-key-16-bytes")
     assert copy.person_by_id_number(number) is not None
     with pytest.raises(volreg.Duplicate):
         copy.register_volunteer("赵敏", id_number=number, registered_on="2024-01-01")
@@ -61,7 +61,7 @@ def test_another_key_is_refused_and_nothing_is_left_behind(filled, tmp_path):
     volreg.export_registry(filled, path)
     target = tmp_path / "copy.db"
     with pytest.raises(volreg.KeyMismatch, match="pass that registry's key"):
-        volreg.import_registry(path, into=target, key="another-key")
+        volreg.import_registry(path, into=target, key="another-key-16-bytes")
     assert not target.exists()
     assert not (tmp_path / "copy.db.key").exists()
 
@@ -70,8 +70,8 @@ def test_a_file_registry_can_be_restored_and_reopened(filled, tmp_path):
     """Restoring into a file gives a registry that opens again with the same key."""
     path = tmp_path / "registry.jsonl"
     volreg.export_registry(filled, path)
-    volreg.import_registry(path, into=tmp_path / "copy.db", key="test-key").close()
-    with volreg.open(tmp_path / "copy.db", key="test-key") as again:
+    volreg.import_registry(path, into=tmp_path / "copy.db", key="test-key-16-bytes").close()
+    with volreg.open(tmp_path / "copy.db", key="test-key-16-bytes") as again:
         assert tables(filled)["journal"] == tables(again)["journal"]
 
 
@@ -80,7 +80,7 @@ def test_a_registry_that_holds_data_is_not_overwritten(filled, registry, tmp_pat
     path = tmp_path / "registry.jsonl"
     volreg.export_registry(filled, path)
     with pytest.raises(volreg.InvalidValue, match="new, empty registry"):
-        volreg.import_registry(path, into=filled.db, key="test-key")
+        volreg.import_registry(path, into=filled.db, key="test-key-16-bytes")
 
 
 def test_a_shareable_archive_masks_phones_and_drops_digests(filled, tmp_path):
@@ -99,4 +99,4 @@ def test_an_archive_from_a_newer_volreg_is_refused(tmp_path):
     path = tmp_path / "new.jsonl"
     path.write_text(json.dumps({"format": "volreg-archive", "version": 1, "migrations": ["m999_future"]}) + "\n")
     with pytest.raises(volreg.SchemaTooNew):
-        volreg.import_registry(path, key="test-key")
+        volreg.import_registry(path, key="test-key-16-bytes")
