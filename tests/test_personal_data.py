@@ -155,7 +155,6 @@ def test_anonymise_leaves_no_trace_and_every_statistic(city: dict[str, Any]) -> 
     """After anonymising, no table and no byte of the file or WAL holds the name, ID or phone; totals stay."""
     registry: volreg.Registry = city["registry"]
     subject: volreg.Volunteer = city["subject"]
-    person = registry.person(subject.person)
     before = _statistics(registry, city)
     assert NAME.encode() in _raw(city["path"])  # the test can see the name before
     registry.anonymise(subject.person, by="文明办", note="本人申请注销")

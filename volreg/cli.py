@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from .errors import VolregError
 from .io.datasette import datasette_metadata
 from .io.importer import HANDLERS, MODES
 from .model import ACTIVITY_KINDS, HONOUR_LEVELS, NOMINATION_STATUSES, SERVICE_STATUSES
+from .personal import read_key_file
 from .queries.activities import ACTIVITY_DIMENSIONS, activity_counts
 from .queries.honour_roll import honour_roll
 from .queries.hours import DIMENSIONS as HOURS_DIMENSIONS
@@ -50,7 +50,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class VolregGroup(click.Group):
-    """A command group that turns volreg's refusals into one readable line and exit status 1."""
+    """A command group that turns every failure into one readable line on stderr and exit status 1.
+
+    volreg's refusals, the operating system's (a full disk, a file that cannot be read) and SQLite's say what
+    went wrong in their one line; anything else is a bug, shown as its type and message. ``--debug`` shows
+    the traceback instead.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -59,8 +64,26 @@ class VolregGroup(click.Group):
             # One line and status 1 like every other error, instead of click's usage block and status 2.
             where = error.ctx.command_path if error.ctx else ctx.command_path
             raise click.ClickException(f"{error.format_message()} (see: {where} --help)") from None
-        except (VolregError, FileNotFoundError, sqlite3.DatabaseError) as error:
-            raise click.ClickException(str(error)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            if ctx.params.get("debug"):
+                raise
+            raise click.ClickException(_one_line(error)) from None
+
+
+def _one_line(error: Exception) -> str:
+    """An exception as one line: volreg's own message, or what the system or SQLite said and about what."""
+    if isinstance(error, VolregError):
+        text = str(error)
+    elif isinstance(error, OSError):
+        where = f": {error.filename}" if error.filename else ""
+        text = f"{error.strerror or error}{where}"
+    elif isinstance(error, sqlite3.DatabaseError):
+        text = f"the database cannot be used: {error}"
+    else:
+        text = f"{type(error).__name__}: {error} (a bug in volreg; run with --debug for the traceback)"
+    return " ".join(text.split())
 
 
 @click.group(cls=VolregGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -69,15 +92,16 @@ class VolregGroup(click.Group):
     type=click.Path(dir_okay=False, exists=True),
     help="File holding the registry key (default: VOLREG_KEY, else DB.key beside the database).",
 )
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error instead of one line.")
 @click.version_option(package_name="volreg", prog_name="volreg")
 @click.pass_context
-def cli(ctx: click.Context, key_file: str | None) -> None:
+def cli(ctx: click.Context, key_file: str | None, debug: bool) -> None:
     """volreg: a city's registry of volunteers, activities, good-person studios, service hours and honours.
 
     Everything lives in one SQLite file (DB). Resident ID numbers are kept only as digests keyed with the
     registry key, stored beside the database as DB.key: keep that file safe and with the database.
     """
-    ctx.obj = {"key": Path(key_file).read_text().strip() if key_file else None}
+    ctx.obj = {"key": read_key_file(key_file) if key_file else None}
 
 
 # -- helpers shared by every command ---------------------------------------------------------------------
@@ -134,11 +158,16 @@ def init(db: str, timezone: str) -> None:
     registry = open_path(db, timezone=timezone, key=obj.get("key"))
     try:
         zone = registry.settings.timezone
+        source = registry.session.key_source
     finally:
         registry.close()
     click.echo(f"{'upgraded' if existed else 'created'} registry {db} (time zone {zone})")
-    if not existed and not obj.get("key") and not os.environ.get("VOLREG_KEY"):
-        click.echo(f"its key is in {db}.key: back it up with the database; ID numbers cannot be matched without it")
+    key_file = Path(f"{db}.key")
+    if source.startswith("the key file") and key_file.is_file():
+        click.echo(f"its key is in {key_file}: back it up with the database; ID numbers cannot be matched without it")
+    elif not existed:
+        click.echo(f"its key comes from {'--key-file' if obj.get('key') else source}; no key file was written, "
+                   "so give the same key every time")
 
 
 @cli.command("import", short_help="Import a CSV, XLSX or JSON Lines file of one kind of row.")
@@ -204,15 +233,19 @@ def export(db: str, archive: str, shareable: bool) -> None:
 @cli.command(short_help="Restore an archive into a new registry.")
 @click.argument("archive", type=click.Path(dir_okay=False, exists=True))
 @registry_argument
-def restore(archive: str, db: str) -> None:
+@click.option("--accept-without-trailer", is_flag=True,
+              help="Restore an archive of an older volreg, which has no trailer to prove it complete.")
+def restore(archive: str, db: str, accept_without_trailer: bool) -> None:
     """Restore ARCHIVE (written by volreg export) into a new registry DB, with the same ids and history.
 
-    Give the exported registry's key with --key-file (or VOLREG_KEY); another key is refused.
+    Give the exported registry's key with --key-file (or VOLREG_KEY); another key is refused. An archive
+    that is cut short or was changed (its trailer's row counts and checksum do not match) is refused.
     """
     if Path(db).exists():
         raise click.ClickException(f"{db} exists; restore into a new file")
     obj = click.get_current_context().find_root().obj or {}
-    volreg_io.import_registry(archive, into=db, key=obj.get("key")).close()
+    volreg_io.import_registry(archive, into=db, key=obj.get("key"),
+                              accept_without_trailer=accept_without_trailer).close()
     click.echo(f"restored {archive} into {db}")
 
 
@@ -460,18 +493,21 @@ def main() -> None:
 # -- volreg check ------------------------------------------------------------------------------------------
 
 
-@cli.command("check", short_help="Check the whole registry against its rules.")
+@cli.command("check", short_help="Check the file and the whole registry against its rules.")
 @registry_argument
+@click.option("--full", is_flag=True, help="Run SQLite's full integrity_check (slower) instead of quick_check.")
 @output_options
-def check_command(db: str, output: str) -> None:
-    """Check DB against the rules: late or overlapping service records, hours on activities that are not
-    volunteer service, honours breaking their title's rules, reviewers with undeclared conflicts of interest,
-    rows pointing at missing rows. Prints one row per problem; the exit status is 1 when there is any.
+def check_command(db: str, full: bool, output: str) -> None:
+    """Check DB: first the file itself (PRAGMA quick_check, or integrity_check with --full), then the rules:
+    late or overlapping service records, hours on activities that are not volunteer service, honours
+    breaking their title's rules, reviewers with undeclared conflicts of interest, rows pointing at missing
+    rows. Finishes an erasure a reader had held up. Prints one row per problem; the exit status is 1 when
+    there is any.
     """
     from .checks import check
 
     with open_registry(db) as registry:
-        problems = check(registry)
+        problems = check(registry, full=full)
     rows = [{"entity": p.entity, "id": p.id, "code": p.code, "message": p.message} for p in problems]
     if output == "table" and not rows:
         click.echo(f"{db}: no problems")

@@ -69,7 +69,7 @@ def text_columns(store: Store) -> list[tuple[str, str]]:
     return found
 
 
-def erase_words(session: Session, store: Store, *, person_id: str, own_ids: Sequence[str], words: Iterable[str],
+def erase_words(session: Session, store: Store, *, person_id: str, own_ids: Sequence[str], words: Iterable[str | None],
                 digest: str | None, alias: str) -> int:
     """Replace ``words`` (and ID numbers digesting to ``digest``) by ``alias`` in every text column.
 
