@@ -18,6 +18,7 @@ Two steps, because SQLite keeps old page images around:
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -103,9 +104,10 @@ def erase_words(session: Session, store: Store, *, person_id: str, own_ids: Sequ
             sql = f"UPDATE [{table}] SET [{column}] = {expression} WHERE (" + " OR ".join(
                 f"instr([{column}], ?)" for _ in terms) + ")"
             params += terms
-            if table == "journal":
-                sql += " AND NOT (entity IN ('person', 'volunteer') AND entity_id IN (SELECT value FROM json_each(?)))"
+            if table == "journal" and column in ("before", "after"):
+                sql += f" AND NOT ({_NAMESAKE})"
                 params.append(namesakes)
+                changed += _erase_beside_names(store, column, terms, alias, namesakes)
             before = store.db.conn.total_changes
             store.execute(sql, params)
             changed += store.db.conn.total_changes > before
@@ -114,9 +116,34 @@ def erase_words(session: Session, store: Store, *, person_id: str, own_ids: Sequ
     return changed
 
 
-def _json_list(values: Iterable[str]) -> str:
-    import json
+# Journal entries about another person or their registration: their "name" is their own, even when it is
+# the same as the erased person's; only the other values lose the erased words.
+_NAMESAKE = "entity IN ('person', 'volunteer') AND entity_id IN (SELECT value FROM json_each(?))"
 
+
+def _erase_beside_names(store: Store, column: str, terms: list[str], alias: str, namesakes: str) -> int:
+    """In other people's journal entries, replace the words everywhere except in their own ``name``."""
+    found = " OR ".join(f"instr([{column}], ?)" for _ in terms)
+    rows = list(store.rows(f"SELECT seq, [{column}] AS value FROM journal WHERE ({found}) AND {_NAMESAKE}",
+                           [*terms, namesakes]))
+    for row in rows:
+        try:
+            data = json.loads(row["value"])
+        except ValueError:
+            continue
+        if not isinstance(data, dict):
+            continue
+        for key, value in data.items():
+            if key != "name" and isinstance(value, str):
+                for term in terms:
+                    value = value.replace(term, alias)
+                data[key] = value
+        store.execute(f"UPDATE journal SET [{column}] = ? WHERE seq = ?",
+                      [json.dumps(data, ensure_ascii=False), row["seq"]])
+    return int(bool(rows))
+
+
+def _json_list(values: Iterable[str]) -> str:
     return json.dumps(list(values))
 
 
