@@ -69,6 +69,8 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
 
     def __init__(self, db: Database | str | os.PathLike[str] = ":memory:", *, timezone: str | None = None,
                  key: str | bytes | None = None, allow_shared_key: bool = False) -> None:
+        if key is not None or os.environ.get("VOLREG_KEY"):
+            load_key(key, None)  # a bad key is refused before any file is created
         if isinstance(db, Database):
             database = db
         elif str(db) == ":memory:":
