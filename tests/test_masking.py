@@ -32,10 +32,12 @@ FEW_REGIONS = ["710000", "810000", "820000", "830000"]
 _PARTIAL = re.compile(r"(?<![0-9Xx*])[0-9Xx*]{18}(?![0-9Xx*])")
 
 
-def candidates(form: str, *, births: list[str], female: bool | None, regions: list[str]) -> int:
+def candidates(form: str, *, births: list[str], female: bool | None, regions: list[str],
+               enough: int | None = None) -> int:
     """How many valid ID numbers agree with a masked form, the possible birth dates and the gender.
 
     An attacker without the key can do no better than this: list every number that fits what is visible.
+    The count stops at ``enough`` when given (the tests only need to know that there are that many).
     """
     count = 0
     for region in regions:
@@ -53,6 +55,8 @@ def candidates(form: str, *, births: list[str], female: bool | None, regions: li
                 body = region + birth + seq
                 if form[17] in ("*", _check_char(body)):
                     count += 1
+                    if enough is not None and count >= enough:
+                        return count
     return count
 
 
@@ -64,7 +68,7 @@ def _attack(text: str, born: date = date(1949, 12, 31)) -> list[int]:
         [(born + timedelta(days=n)).strftime("%Y%m%d") for n in range(30)]
     female = True if "female" in text else None
     forms = [f for f in _PARTIAL.findall(text) if "*" in f]
-    return [candidates(f.upper(), births=births, female=female, regions=REGIONS) for f in forms]
+    return [candidates(f.upper(), births=births, female=female, regions=REGIONS, enough=1000) for f in set(forms)]
 
 
 @pytest.fixture
