@@ -107,6 +107,13 @@ def test_mask_document_rules(expected: str, id_type: str, number: str) -> None:
     assert expected == mask_document(id_type, number)
 
 
+def test_mask_document_needs_the_number() -> None:
+    """One argument is the type, not the number: refused rather than masking the wrong thing."""
+    with pytest.raises(TypeError, match="needs the document number"):
+        mask_document(NUMBER)
+    assert "1****************X" == mask_document(number=NUMBER)
+
+
 @pytest.mark.parametrize("number", [NUMBER, make_id_number(), make_id_number(region="810000"),
                                     make_id_number(region="710000"), "A12345678901234"])
 def test_an_old_mask_gives_the_new_one(number: str) -> None:
@@ -185,3 +192,5 @@ def test_existing_masks_are_rewritten_by_the_migration(tmp_path: Path) -> None:
         assert "王秀兰" == registry.history("per-1")[0].after["name"]
         dump = "\n".join(registry.db.iterdump())
     assert "110105" not in dump
+    raw = b"".join(Path(str(path) + s).read_bytes() for s in ("", "-wal") if Path(str(path) + s).exists())
+    assert b"110105" not in raw  # not left in free space of the file either (secure_delete)

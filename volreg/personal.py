@@ -52,7 +52,7 @@ _FEW_REGIONS = "789"
 _SHORTEST_SHOWN = 8
 
 
-def mask_document(id_type: str = "resident", number: str = "") -> str:
+def mask_document(id_type: str = "resident", number: str | None = None) -> str:
     """The masked display form of an identity document number: only the first and the last character kept.
 
     ``11010519491231002X`` becomes ``1****************X`` (the same length). This is the only masking volreg
@@ -75,7 +75,12 @@ def mask_document(id_type: str = "resident", number: str = "") -> str:
 
     Returns:
         The masked form, as long as ``number``.
+
+    Raises:
+        TypeError: no number given (``mask_document("11010519491231002X")`` would mask the type, not the number).
     """
+    if number is None:
+        raise TypeError("mask_document() needs the document number: mask_document(id_type, number)")
     text = str(number)
     if len(text) < _SHORTEST_SHOWN:
         return "*" * len(text)

@@ -92,7 +92,12 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
             database.execute("PRAGMA synchronous = FULL")
         # The key first: a registry that exists must not be touched (not even upgraded) without its key, and
         # a key file is created only for a registry that is being created.
-        secret, key_source = load_key(key, path, new=_is_new(database), allow_shared=allow_shared_key)
+        try:
+            secret, key_source = load_key(key, path, new=_is_new(database), allow_shared=allow_shared_key)
+        except BaseException:
+            if not isinstance(db, Database):
+                database.close()
+            raise
         migrate(database)
         stored = store.meta("settings")
         if stored is None:
