@@ -177,3 +177,14 @@ def test_anonymise_waits_for_a_reader_that_finishes_in_time(city: dict[str, Any]
     finally:
         finish.join()
     assert [] == _left(_on_disk(path), _secrets(city))
+
+
+def test_anonymise_inside_a_transaction_is_completed_after_it(city: dict[str, Any]) -> None:
+    """Inside registry.transaction() the checkpoint must wait for the commit: complete_erasure() after it."""
+    registry, path = city["registry"], city["path"]
+    with registry.transaction():
+        registry.anonymise(city["subject"].person)
+        with pytest.raises(volreg.RuleViolation, match="after the transaction is committed"):
+            registry.complete_erasure()
+    assert registry.complete_erasure() is True
+    assert [] == _left(_on_disk(path), _secrets(city))

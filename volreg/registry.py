@@ -16,7 +16,7 @@ from .activities import ActivitiesMixin
 from .base import clean_text, items_of, whole_number
 from .directory import DirectoryMixin
 from .erasure import PENDING, checkpoint, erase_words, pseudonym
-from .errors import ErasureIncomplete, InvalidValue, KeyMismatch
+from .errors import ErasureIncomplete, InvalidValue, KeyMismatch, RuleViolation
 from .honours import HonoursMixin
 from .model import Category, Change, Person, Settings
 from .nominating import NominationsMixin
@@ -232,7 +232,9 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
         honours stay, so every total is unchanged; their volunteer registration becomes ``anonymised``.
 
         Then the WAL is checkpointed and truncated (``secure_delete`` zeroes what is overwritten), so the
-        erased values are gone from the bytes on disk as well.
+        erased values are gone from the bytes on disk as well. Inside :meth:`transaction` that has to wait
+        until the transaction is committed: call :meth:`complete_erasure` after it (:func:`volreg.check`
+        does too).
 
         Args:
             person: the person (or their id).
@@ -272,7 +274,8 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
                         words=(old.name, old.phone, mask_phone(old.phone)), digest=old.id_digest, alias=alias)
             self._journal("anonymise", "person", old.id, by=by, after={"id": old.id, "anonymised": True}, note=note)
             store.set_meta(PENDING, "1")
-        self.complete_erasure(timeout=timeout)
+        if not self._store.db.conn.in_transaction:
+            self.complete_erasure(timeout=timeout)
         return new
 
     def complete_erasure(self, *, timeout: float | None = None) -> bool:
@@ -289,9 +292,12 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
 
         Raises:
             ErasureIncomplete: a reader still keeps old pages alive.
+            RuleViolation: called inside :meth:`transaction` (the erasure is not committed yet).
         """
         if self._store.meta(PENDING) is None:
             return False
+        if self._store.db.conn.in_transaction:
+            raise RuleViolation("transaction", "complete_erasure() must run after the transaction is committed")
         done, detail = checkpoint(self.session, timeout)
         if not done:
             raise ErasureIncomplete(self.session.path or ":memory:", detail)
