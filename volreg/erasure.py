@@ -21,7 +21,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from .personal import parse_id_number
 from .session import Session
@@ -70,95 +70,96 @@ def text_columns(store: Store) -> list[tuple[str, str]]:
     return found
 
 
-def erase_words(session: Session, store: Store, *, person_id: str, own_ids: Sequence[str], words: Iterable[str | None],
+def erase_words(session: Session, store: Store, *, person_id: str, words: Iterable[str | None],
                 digest: str | None, alias: str) -> int:
     """Replace ``words`` (and ID numbers digesting to ``digest``) by ``alias`` in every text column.
 
-    Journal entries about other people and their registrations are left alone: their name is theirs, even
-    when it is the same as the erased person's.
+    Each table is read once for the words and once for digits that may be an ID number, whatever its number
+    of columns. In journal entries about other people and their registrations the ``name`` is left alone:
+    it is theirs, even when it is the same as the erased person's.
 
     Args:
         session: the registry's session (for the keyed digest).
         store: the store inside the caller's write transaction.
         person_id: the erased person.
-        own_ids: the ids of the person's own entities (person, registrations ...).
         words: the texts to remove (name, phone, masked phone); shorter than 2 characters are skipped.
         digest: the person's ID-number digest, or None.
         alias: what replaces them.
 
     Returns:
-        How many (table, column) pairs were changed.
+        How many tables were changed.
     """
     terms = sorted({w for w in words if w and len(w) >= 2}, key=len, reverse=True)
-    own = set(own_ids) | {person_id}
-    others = [r["id"] for r in store.rows(
-        "SELECT id FROM people WHERE id <> ?1 UNION SELECT id FROM volunteers WHERE person <> ?1", [person_id])]
-    changed = 0
-    namesakes = _json_list(o for o in others if o not in own)
+    columns: dict[str, list[str]] = {}
     for table, column in text_columns(store):
-        if terms:
-            expression, params = f"[{column}]", []
-            for term in terms:
-                expression = f"replace({expression}, ?, ?)"
-                params += [term, alias]
-            sql = f"UPDATE [{table}] SET [{column}] = {expression} WHERE (" + " OR ".join(
-                f"instr([{column}], ?)" for _ in terms) + ")"
-            params += terms
-            if table == "journal" and column in ("before", "after"):
-                sql += f" AND NOT ({_NAMESAKE})"
-                params.append(namesakes)
-                changed += _erase_beside_names(store, column, terms, alias, namesakes)
-            before = store.db.conn.total_changes
-            store.execute(sql, params)
-            changed += store.db.conn.total_changes > before
-        if digest:
-            changed += _erase_id_numbers(session, store, table, column, digest, alias)
-    return changed
-
-
-# Journal entries about another person or their registration: their "name" is their own, even when it is
-# the same as the erased person's; only the other values lose the erased words.
-_NAMESAKE = "entity IN ('person', 'volunteer') AND entity_id IN (SELECT value FROM json_each(?))"
-
-
-def _erase_beside_names(store: Store, column: str, terms: list[str], alias: str, namesakes: str) -> int:
-    """In other people's journal entries, replace the words everywhere except in their own ``name``."""
-    found = " OR ".join(f"instr([{column}], ?)" for _ in terms)
-    rows = list(store.rows(f"SELECT seq, [{column}] AS value FROM journal WHERE ({found}) AND {_NAMESAKE}",
-                           [*terms, namesakes]))
-    for row in rows:
-        try:
-            data = json.loads(row["value"])
-        except ValueError:
-            continue
-        if not isinstance(data, dict):
-            continue
-        for key, value in data.items():
-            if key != "name" and isinstance(value, str):
-                for term in terms:
-                    value = value.replace(term, alias)
-                data[key] = value
-        store.execute(f"UPDATE journal SET [{column}] = ? WHERE seq = ?",
-                      [json.dumps(data, ensure_ascii=False), row["seq"]])
-    return int(bool(rows))
-
-
-def _json_list(values: Iterable[str]) -> str:
-    return json.dumps(list(values))
-
-
-def _erase_id_numbers(session: Session, store: Store, table: str, column: str, digest: str, alias: str) -> int:
-    """Replace resident ID numbers typed into ``table.column`` whose keyed digest is ``digest``."""
-    rows = list(store.rows(f"SELECT rowid AS rid, [{column}] AS text FROM [{table}] WHERE [{column}] GLOB ?",
-                           [_SEVENTEEN_DIGITS]))
+        columns.setdefault(table, []).append(column)
     changed = 0
-    for row in rows:
-        text = str(row["text"])
-        new = _ID_LIKE.sub(lambda m: alias if _digest_of(session, m.group(0)) == digest else m.group(0), text)
-        if new != text:
-            store.execute(f"UPDATE [{table}] SET [{column}] = ? WHERE rowid = ?", [new, row["rid"]])
-            changed = 1
+    for table, names in columns.items():
+        before = store.db.conn.total_changes
+        if terms:
+            if table == "journal":
+                _erase_beside_names(store, [c for c in names if c in ("before", "after")], terms, alias, person_id)
+            sets, params = [], []
+            for column in names:
+                expression = f"[{column}]"
+                for term in terms:
+                    expression = f"replace({expression}, ?, ?)"
+                    params += [term, alias]
+                if table == "journal" and column in ("before", "after"):
+                    expression = f"CASE WHEN {_NAMESAKE} THEN [{column}] ELSE {expression} END"
+                    params = params[: -2 * len(terms)] + [person_id, person_id] + params[-2 * len(terms):]
+                sets.append(f"[{column}] = CASE WHEN typeof([{column}]) = 'text' THEN {expression} ELSE [{column}] END")
+            found = " OR ".join(f"instr([{column}], ?)" for column in names for _ in terms)
+            params += [term for _ in names for term in terms]
+            store.execute(f"UPDATE [{table}] SET {', '.join(sets)} WHERE {found}", params)
+        if digest:
+            _erase_id_numbers(session, store, table, names, digest, alias)
+        changed += store.db.conn.total_changes > before
     return changed
+
+
+# Journal entries about another person or their registration (``?`` twice: the erased person's id): their
+# "name" is their own, even when it is the same as the erased person's; only their other values lose the words.
+_NAMESAKE = ("entity IN ('person', 'volunteer') AND entity_id IN "
+             "(SELECT id FROM people WHERE id <> ? UNION ALL SELECT id FROM volunteers WHERE person <> ?)")
+
+
+def _erase_beside_names(store: Store, names: list[str], terms: list[str], alias: str, person_id: str) -> None:
+    """In other people's journal entries, replace the words everywhere except in their own ``name``."""
+    for column in names:
+        found = " OR ".join(f"instr([{column}], ?)" for _ in terms)
+        rows = list(store.rows(f"SELECT seq, [{column}] AS value FROM journal WHERE ({found}) AND {_NAMESAKE}",
+                               [*terms, person_id, person_id]))
+        for row in rows:
+            try:
+                data = json.loads(row["value"])
+            except ValueError:
+                continue
+            if not isinstance(data, dict):
+                continue
+            for key, value in data.items():
+                if key != "name" and isinstance(value, str):
+                    for term in terms:
+                        value = value.replace(term, alias)
+                    data[key] = value
+            store.execute(f"UPDATE journal SET [{column}] = ? WHERE seq = ?",
+                          [json.dumps(data, ensure_ascii=False), row["seq"]])
+
+
+def _erase_id_numbers(session: Session, store: Store, table: str, names: list[str], digest: str, alias: str) -> None:
+    """Replace resident ID numbers typed into the text columns ``names`` of ``table`` that digest to ``digest``."""
+    where = " OR ".join(f"[{column}] GLOB ?" for column in names)
+    selected = ", ".join(f"[{column}]" for column in names)
+    rows = list(store.rows(f"SELECT rowid AS _rid, {selected} FROM [{table}] WHERE {where}",
+                           [_SEVENTEEN_DIGITS] * len(names)))
+    for row in rows:
+        for column in names:
+            text = row[column]
+            if not isinstance(text, str):
+                continue
+            new = _ID_LIKE.sub(lambda m: alias if _digest_of(session, m.group(0)) == digest else m.group(0), text)
+            if new != text:
+                store.execute(f"UPDATE [{table}] SET [{column}] = ? WHERE rowid = ?", [new, row["_rid"]])
 
 
 def _digest_of(session: Session, text: str) -> str | None:

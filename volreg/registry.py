@@ -264,14 +264,13 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
                 "UPDATE volunteers SET status = 'anonymised', status_since = ? WHERE person = ?",
                 [self._now().date().isoformat(), old.id],
             )
-            own = [r["id"] for r in store.rows(_OWN, [old.id])]
             for row in list(store.rows(f"SELECT seq, before, after FROM journal WHERE entity_id IN ({_OWN})",
                                        [old.id])):
                 store.update("journal", row["seq"], {
                     "before": _scrub(row["before"], alias), "after": _scrub(row["after"], alias)
                 }, pk="seq")
-            erase_words(self.session, store, person_id=old.id, own_ids=own,
-                        words=(old.name, old.phone, mask_phone(old.phone)), digest=old.id_digest, alias=alias)
+            erase_words(self.session, store, person_id=old.id, words=(old.name, old.phone, mask_phone(old.phone)),
+                        digest=old.id_digest, alias=alias)
             self._journal("anonymise", "person", old.id, by=by, after={"id": old.id, "anonymised": True}, note=note)
             store.set_meta(PENDING, "1")
         if not self._store.db.conn.in_transaction:
