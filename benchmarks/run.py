@@ -169,7 +169,7 @@ import json, resource, sqlite3, sys, time
 sys.path.insert(0, {root!r})
 import volreg
 source, target, rows, triggers, cache, bulk = {source!r}, {target!r}, {rows}, {triggers}, {cache}, {bulk}
-registry = volreg.open(target, key="x")
+registry = volreg.open(target, key="benchmark-key-x-16")
 if not triggers:
     for (name,) in registry.db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'summary_%'").fetchall():
         registry.db.execute(f"DROP TRIGGER {{name}}")
@@ -190,7 +190,7 @@ if bulk:
     # volreg.store.bulk.insert_records: the same executemany, the summaries set-based once per chunk.
     from volreg.store.bulk import insert_records
     dst.close()
-    registry = volreg.open(target, key="x")
+    registry = volreg.open(target, key="benchmark-key-x-16")
     registry.db.execute(f"PRAGMA cache_size = -{{max(cache, 2) * 1024}}")
     registry.db.execute("PRAGMA foreign_keys = OFF")  # as for the plain executemany
     clock = time.perf_counter()

@@ -70,7 +70,7 @@ def soak(pytestconfig: pytest.Config) -> bool:
 @pytest.fixture
 def registry() -> volreg.Registry:
     """A fresh registry on an in-memory database, in the default Asia/Shanghai zone."""
-    reg = volreg.open(":memory:", key="test-key")
+    reg = volreg.open(":memory:", key="test-key-16-bytes")
     yield reg
     reg.close()
 

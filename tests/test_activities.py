@@ -43,7 +43,7 @@ def test_a_weekly_rule_expands_into_linked_occurrences(registry: volreg.Registry
 
 def test_a_series_keeps_wall_clock_time_across_dst() -> None:
     """A weekly 19:00 session in Berlin stays at 19:00 after the clocks change."""
-    reg = volreg.open(":memory:", timezone="Europe/Berlin", key="k")
+    reg = volreg.open(":memory:", timezone="Europe/Berlin", key="test-key-k-16byte")
     org = reg.add_organisation("Verein", kind="association")
     first = reg.add_activity(
         "Kurs", category="other", start="2024-03-23 19:00", end="2024-03-23 20:00", organiser=org,

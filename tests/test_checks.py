@@ -166,3 +166,46 @@ def test_many_holders_of_a_once_only_title_are_fine(registry: volreg.Registry, w
         registry.award("雄关好人", registry.add_person(f"好人{n}"), category="助人为乐", period="2024",
                        awarded_on="2024-05-01")
     assert [] == _codes(registry)
+
+
+def _damaged(tmp_path: Path) -> Path:
+    """A registry file with a few hundred people, one of whose table pages is overwritten with garbage."""
+    path = tmp_path / "damaged.db"
+    registry = volreg.open(str(path), key="test-key-16-bytes")
+    with registry.transaction():
+        for n in range(300):
+            registry.add_person(f"志愿者{n:03d}", phone=f"1381234{n:04d}")
+    page_size = registry.db.execute("PRAGMA page_size").fetchone()[0]
+    registry.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    pages = [r[0] for r in registry.db.execute(
+        "SELECT pageno FROM dbstat WHERE name = 'people' AND pagetype = 'leaf' ORDER BY pageno").fetchall()] \
+        if registry.db.execute("SELECT 1 FROM pragma_module_list WHERE name = 'dbstat'").fetchone() else []
+    root = registry.db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'people'").fetchone()[0]
+    registry.close()
+    page = pages[len(pages) // 2] if pages else root
+    with open(path, "r+b") as handle:
+        handle.seek((page - 1) * page_size + 8)
+        handle.write(b"\xff\x7f" * 40)  # the cell pointers now point outside the page
+    return path
+
+
+def test_check_reports_a_damaged_page(tmp_path: Path) -> None:
+    """quick_check runs first: a damaged page is a `corrupt` problem (the rule checks are skipped)."""
+    path = _damaged(tmp_path)
+    with volreg.open(str(path), key="test-key-16-bytes") as registry:
+        problems = volreg.check(registry)
+        assert problems and {"corrupt"} == {p.code for p in problems}
+        assert all(p.entity == "database" and "quick_check" in p.message for p in problems)
+        full = volreg.check(registry, full=True)
+        assert full and all("integrity_check" in p.message for p in full)
+
+
+def test_cli_check_exits_1_on_a_damaged_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`volreg check` (and --full) lists the damage and exits 1; it never says "no problems"."""
+    monkeypatch.setenv("VOLREG_KEY", "test-key-16-bytes")
+    path = _damaged(tmp_path)
+    runner = CliRunner()
+    for args in (["check", str(path)], ["check", str(path), "--full"]):
+        result = runner.invoke(cli, args, catch_exceptions=False)
+        assert 1 == result.exit_code, result.output
+        assert "corrupt" in result.output and "no problems" not in result.output

@@ -57,7 +57,7 @@ def test_import_valid_rows_as_json(run, db, data_file):
     result = run("import", db, data_file("volunteers.csv"), "--kind", "volunteers", "--mode", "valid_rows", "--json")
     report = json.loads(result.output)
     assert (3, 1, 1) == (report["created"], report["skipped"], len(report["problems"]))
-    assert "620200********0025" == report["problems"][0]["value"]
+    assert "6****************5" == report["problems"][0]["value"]
 
 
 def test_import_with_a_mapping(run, db, tmp_path):
@@ -122,7 +122,8 @@ def test_restore_with_another_key_names_the_key_given(run, db, tmp_path):
     archive = tmp_path / "city.jsonl"
     run("export", db, archive)
     other = tmp_path / "other.key"
-    other.write_text("not the key")
+    other.write_text("not the key of this registry")
+    other.chmod(0o600)
     result = run("restore", "--key-file", other, archive, tmp_path / "copy.db")
     assert 1 == result.exit_code
     assert "not the key of the registry exported to city.jsonl" in result.output
@@ -241,3 +242,51 @@ def test_datasette_metadata_writes_a_file(run, city, tmp_path):
     assert 0 == run("datasette-metadata", city, "-o", target).exit_code
     meta = json.loads(target.read_text(encoding="utf-8"))
     assert meta["databases"]["city"]["tables"]["people"]["hidden"] is True
+
+
+def _volreg(*args, cwd, limit=None):
+    """The real command line in a process; ``limit`` caps the size of files it writes (a full disk)."""
+    import os
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def full_disk():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+
+    env = {k: v for k, v in os.environ.items() if k != "VOLREG_KEY"}
+    return subprocess.run([sys.executable, "-m", "volreg.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=120, preexec_fn=full_disk if limit else None)
+
+
+def test_export_on_a_full_disk_is_one_line_and_leaves_no_file(db, tmp_path):
+    """A write error during export: one line on stderr, exit 1, and no archive (not even a cut one)."""
+    with volreg.open(db) as registry, registry.transaction():
+        for n in range(600):
+            registry.add_person(f"志愿者{n:03d}", phone=f"1381234{n:04d}", area="镜铁区新华社区")
+    full = tmp_path / "full.jsonl"
+    assert 0 == _volreg("export", db, full, cwd=tmp_path).returncode
+    size = full.stat().st_size
+    full.unlink()
+    assert size // 2 > 65536  # room for SQLite's own files: only the archive hits the limit
+    done = _volreg("export", db, "backup.jsonl", cwd=tmp_path, limit=size // 2)
+    assert 1 == done.returncode
+    assert 1 == len(done.stderr.strip().splitlines()), done.stderr
+    assert "File too large" in done.stderr and "Traceback" not in done.stderr
+    assert not any(p.name.startswith((".backup", "backup")) for p in tmp_path.iterdir())
+    debug = _volreg("--debug", "export", db, "backup.jsonl", cwd=tmp_path, limit=size // 2)
+    assert 1 == debug.returncode and "Traceback" in debug.stderr
+
+
+def test_restore_refuses_a_cut_archive_in_one_line(run, db, tmp_path):
+    """restore of an archive cut short: one line naming the problem, exit 1, no registry created."""
+    archive = tmp_path / "city.jsonl"
+    assert 0 == run("export", db, archive).exit_code
+    lines = archive.read_bytes().splitlines(keepends=True)
+    archive.write_bytes(b"".join(lines[: len(lines) // 2]))
+    result = run("--key-file", f"{db}.key", "restore", archive, tmp_path / "copy.db")
+    assert 1 == result.exit_code
+    assert "cut short" in result.output and 1 == len(result.output.strip().splitlines())
+    assert not (tmp_path / "copy.db").exists()

@@ -146,6 +146,7 @@ def test_key_file_goes_before_or_after_the_command(city, tmp_path, placement):
     """--key-file is accepted before the command, after it, and as --key-file=FILE."""
     key = tmp_path / "elsewhere.key"
     key.write_text(Path(f"{city}.key").read_text())
+    key.chmod(0o600)
     Path(f"{city}.key").unlink()  # the key is only where the option says
     args = {
         "before": ["--key-file", key, "hours", city],

@@ -139,7 +139,7 @@ def test_a_second_run_into_the_same_file_is_refused(example_db: Path) -> None:
 
 def test_the_example_in_memory_prints_the_same_report(example_output: str) -> None:
     """Built in memory, the example reports exactly what it reported from the file."""
-    registry = volreg.open(":memory:", key="example-test")
+    registry = volreg.open(":memory:", key="example-test-key-16")
     jiayuguan.build(registry)
     assert example_output.strip() == jiayuguan.report(registry).strip()
 

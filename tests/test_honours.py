@@ -45,7 +45,7 @@ def test_upgrading_a_database_from_m002_adds_the_honour_tables() -> None:
     db = Database(memory=True)
     MIGRATIONS.apply(db, stop_before="m003_honours")
     assert "honours" not in db.table_names()
-    reg = volreg.Registry(db, key="k")
+    reg = volreg.Registry(db, key="test-key-k-16byte")
     assert {"honour_titles", "honours", "nominations", "endorsements", "families"} <= set(db.table_names())
     assert "中国好人" == reg.honour_title("china_good_person").name
     assert {"id", "honour", "person", "family", "organisation", "promoted_from", "nomination"} <= set(

@@ -21,7 +21,7 @@ import volreg
 
 
 def _names() -> list[str]:
-    registry = volreg.open(":memory:", key="k")
+    registry = volreg.open(":memory:", key="test-key-k-16byte")
     try:
         return sorted(hostile_calls(registry, hostile_world(registry)))
     finally:
@@ -47,7 +47,7 @@ def _clear(error: volreg.VolregError) -> None:
 @pytest.mark.parametrize("name", _names())
 def test_hostile_arguments(name: str) -> None:
     """Any argument replaced by a hostile value: success or a clear VolregError, and a refusal writes nothing."""
-    registry = volreg.open(":memory:", key="k")
+    registry = volreg.open(":memory:", key="test-key-k-16byte")
     world = hostile_world(registry)
     tables = _tables(registry)
     fn, args, kwargs = hostile_calls(registry, world)[name]
@@ -104,7 +104,7 @@ def test_hostile_csv_gives_problems_not_crashes(tmp_path: Path, kind: str, mode:
         out = csv.writer(handle)
         out.writerow(KINDS[kind])
         out.writerows(cells)
-    registry = volreg.open(":memory:", key="k")
+    registry = volreg.open(":memory:", key="test-key-k-16byte")
     before = list(registry.db.iterdump())
     report = volreg.import_file(registry, file, kind=kind, mode=mode)
     assert isinstance(report, volreg.ImportReport)
@@ -134,7 +134,7 @@ def test_hostile_jsonl_gives_problems_not_crashes(tmp_path: Path, kind: str, row
     file = tmp_path / "hostile.jsonl"
     lines = [json.dumps(row, ensure_ascii=False) for row in rows] + ["{not json", "[1, 2]", "NaN"]
     file.write_text("\n".join(lines) + "\n", encoding="utf-8", errors="surrogatepass")
-    registry = volreg.open(":memory:", key="k")
+    registry = volreg.open(":memory:", key="test-key-k-16byte")
     report = volreg.import_file(registry, file, kind=kind, mode="valid_rows")
     assert isinstance(report, volreg.ImportReport)
     assert len(report.problems) >= 3  # the three broken lines at least
@@ -145,7 +145,7 @@ def test_binary_garbage_file_is_a_problem(tmp_path: Path) -> None:
     """A file of random bytes named .csv is reported, not a crash."""
     file = tmp_path / "garbage.csv"
     file.write_bytes(bytes(range(256)) * 20)
-    registry = volreg.open(":memory:", key="k")
+    registry = volreg.open(":memory:", key="test-key-k-16byte")
     report = volreg.import_file(registry, file, kind="volunteers")
     assert not report.ok
     registry.close()

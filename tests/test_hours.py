@@ -67,7 +67,7 @@ def test_thousand_records_of_twenty_minutes_are_exact(registry: volreg.Registry,
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_grand_total_equals_the_sum_of_any_grouping(specs: list[Any], by: list[str]) -> None:
     """For any records and any grouping, the rows add up to the grand total (minutes and records)."""
-    registry = volreg.open(":memory:", key="k")
+    registry = volreg.open(":memory:", key="test-key-k-16byte")
     volunteers, activities = build_world(registry)
     log_specs(registry, volunteers, activities, specs)
     for status in ("verified", "pending", ("verified", "pending", "rejected")):

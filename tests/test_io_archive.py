@@ -33,7 +33,7 @@ def test_the_round_trip_gives_an_equal_registry(filled, tmp_path):
     """Every table, the journal included, comes back row for row; reads and settings agree."""
     path = tmp_path / "registry.jsonl"
     count = volreg.export_registry(filled, path)
-    copy = volreg.import_registry(path, key="test-key")
+    copy = volreg.import_registry(path, key="test-key-16-bytes")
     assert tables(filled) == tables(copy)
     assert count == sum(len(rows) for rows in tables(copy).values())
     wang = next(v for v in filled.volunteers() if v.name == "王小明")
@@ -49,7 +49,7 @@ def test_the_same_id_number_finds_the_same_person_after_the_round_trip(filled, m
     make_volunteer("赵敏", id_number=number)
     path = tmp_path / "registry.jsonl"
     volreg.export_registry(filled, path)
-    copy = volreg.import_registry(path, key="test-key")
+    copy = volreg.import_registry(path, key="test-key-16-bytes")
     assert copy.person_by_id_number(number) is not None
     with pytest.raises(volreg.Duplicate):
         copy.register_volunteer("赵敏", id_number=number, registered_on="2024-01-01")
@@ -61,7 +61,7 @@ def test_another_key_is_refused_and_nothing_is_left_behind(filled, tmp_path):
     volreg.export_registry(filled, path)
     target = tmp_path / "copy.db"
     with pytest.raises(volreg.KeyMismatch, match="pass that registry's key"):
-        volreg.import_registry(path, into=target, key="another-key")
+        volreg.import_registry(path, into=target, key="another-key-16-bytes")
     assert not target.exists()
     assert not (tmp_path / "copy.db.key").exists()
 
@@ -80,8 +80,8 @@ def test_a_file_registry_can_be_restored_and_reopened(filled, tmp_path):
     """Restoring into a file gives a registry that opens again with the same key."""
     path = tmp_path / "registry.jsonl"
     volreg.export_registry(filled, path)
-    volreg.import_registry(path, into=tmp_path / "copy.db", key="test-key").close()
-    with volreg.open(tmp_path / "copy.db", key="test-key") as again:
+    volreg.import_registry(path, into=tmp_path / "copy.db", key="test-key-16-bytes").close()
+    with volreg.open(tmp_path / "copy.db", key="test-key-16-bytes") as again:
         assert tables(filled)["journal"] == tables(again)["journal"]
 
 
@@ -90,7 +90,7 @@ def test_a_registry_that_holds_data_is_not_overwritten(filled, registry, tmp_pat
     path = tmp_path / "registry.jsonl"
     volreg.export_registry(filled, path)
     with pytest.raises(volreg.InvalidValue, match="new, empty registry"):
-        volreg.import_registry(path, into=filled.db, key="test-key")
+        volreg.import_registry(path, into=filled.db, key="test-key-16-bytes")
 
 
 def test_a_shareable_archive_masks_phones_and_drops_digests(filled, tmp_path):
@@ -109,4 +109,126 @@ def test_an_archive_from_a_newer_volreg_is_refused(tmp_path):
     path = tmp_path / "new.jsonl"
     path.write_text(json.dumps({"format": "volreg-archive", "version": 1, "migrations": ["m999_future"]}) + "\n")
     with pytest.raises(volreg.SchemaTooNew):
-        volreg.import_registry(path, key="test-key")
+        volreg.import_registry(path, key="test-key-16-bytes")
+
+
+# -- the trailer: an archive proves it is complete and unchanged -------------------------------------------
+
+
+def _lines_of(path):
+    return path.read_bytes().splitlines(keepends=True)
+
+
+def test_an_archive_ends_with_row_counts_and_a_checksum(filled, tmp_path):
+    """The last line lists each table's rows and the SHA-256 of every byte before it."""
+    import hashlib
+
+    path = tmp_path / "registry.jsonl"
+    count = volreg.export_registry(filled, path)
+    *body, last = _lines_of(path)
+    trailer = json.loads(last)["trailer"]
+    assert hashlib.sha256(b"".join(body)).hexdigest() == trailer["sha256"]
+    assert count == sum(trailer["rows"].values())
+    assert len(list(filled.volunteers())) == trailer["rows"]["volunteers"]
+
+
+@pytest.mark.parametrize("keep", [1, 2, 10, -2, -1])
+def test_an_archive_cut_at_a_line_boundary_is_refused(filled, tmp_path, keep):
+    """Cut after any whole line (before the trailer, or the trailer itself): refused, saying it was cut short
+    and after which line rows are missing; nothing is created."""
+    path = tmp_path / "registry.jsonl"
+    volreg.export_registry(filled, path)
+    lines = _lines_of(path)
+    path.write_bytes(b"".join(lines[:keep]))
+    shown = keep if keep > 0 else len(lines) + keep
+    target = tmp_path / "copy.db"
+    with pytest.raises(volreg.InvalidValue, match=f"line {shown} ends without its trailer line, so the archive was "
+                                                  f"cut short and the rows after line {shown}"):
+        volreg.import_registry(path, into=target, key="test-key-16-bytes")
+    assert not target.exists() and not (tmp_path / "copy.db.key").exists()
+
+
+def test_an_archive_cut_inside_a_line_is_refused(filled, tmp_path):
+    """Cut in the middle of a line (the disk filled up): refused as cut off."""
+    path = tmp_path / "registry.jsonl"
+    volreg.export_registry(filled, path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(volreg.InvalidValue, match="cut off in the middle of a line"):
+        volreg.import_registry(path, key="test-key-16-bytes")
+
+
+def test_a_flipped_byte_is_refused(filled, tmp_path):
+    """One changed byte (a minute, a digit of a phone) fails the checksum: refused, saying it was altered."""
+    path = tmp_path / "registry.jsonl"
+    volreg.export_registry(filled, path)
+    data = bytearray(path.read_bytes())
+    at = data.index(b"13893712345")
+    data[at + 5] ^= 0x01  # '7' becomes '6'
+    path.write_bytes(bytes(data))
+    with pytest.raises(volreg.InvalidValue, match="SHA-256 does not match"):
+        volreg.import_registry(path, key="test-key-16-bytes")
+
+
+def test_a_removed_row_is_named(filled, tmp_path):
+    """A row taken out (the trailer kept): refused, naming the table and both counts."""
+    path = tmp_path / "registry.jsonl"
+    volreg.export_registry(filled, path)
+    lines = _lines_of(path)
+    studio = next(n for n, line in enumerate(lines) if line.startswith(b'{"table": "studios"'))
+    path.write_bytes(b"".join(lines[:studio] + lines[studio + 1:]))
+    with pytest.raises(volreg.InvalidValue, match="studios: 0 rows, the trailer says 1"):
+        volreg.import_registry(path, key="test-key-16-bytes")
+
+
+def test_an_archive_of_an_older_volreg_needs_an_explicit_flag(filled, tmp_path):
+    """Version 1 archives had no trailer: refused with what to do; accepted with accept_without_trailer."""
+    path = tmp_path / "registry.jsonl"
+    volreg.export_registry(filled, path)
+    *body, _ = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = json.loads(body[0])
+    header["version"] = 1
+    path.write_text(json.dumps(header, ensure_ascii=False) + "\n" + "".join(body[1:]), encoding="utf-8")
+    with pytest.raises(volreg.InvalidValue, match="written by an older volreg.*accept_without_trailer=True"):
+        volreg.import_registry(path, key="test-key-16-bytes")
+    copy = volreg.import_registry(path, key="test-key-16-bytes", accept_without_trailer=True)
+    assert tables(filled) == tables(copy)
+
+
+def _full_disk(limit: int):
+    """Make this process's writes fail past ``limit`` bytes of a file, as a full disk does (EFBIG)."""
+    import contextlib
+    import resource
+    import signal
+
+    @contextlib.contextmanager
+    def limited():
+        old_signal = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        old = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, old[1]))
+        try:
+            yield
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, old)
+            signal.signal(signal.SIGXFSZ, old_signal)
+
+    return limited()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs POSIX resource limits")
+def test_an_interrupted_export_leaves_no_file(filled, tmp_path):
+    """A write error half-way (a full disk): the error is raised, no archive and no temporary file remain,
+    and an older archive of the same name is left as it was."""
+    path = tmp_path / "registry.jsonl"
+    volreg.export_registry(filled, path)
+    size = path.stat().st_size
+    previous = path.read_bytes()
+    with _full_disk(size // 2), pytest.raises(OSError):
+        volreg.export_registry(filled, path)
+    assert previous == path.read_bytes()
+    assert ["registry.jsonl"] == sorted(p.name for p in tmp_path.iterdir())
+    fresh = tmp_path / "fresh.jsonl"
+    with _full_disk(size // 2), pytest.raises(OSError):
+        volreg.export_registry(filled, fresh)
+    assert not fresh.exists()
+    assert ["registry.jsonl"] == sorted(p.name for p in tmp_path.iterdir())

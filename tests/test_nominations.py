@@ -464,8 +464,8 @@ def test_query_filters_are_checked(registry: volreg.Registry, kwargs: dict, erro
 def test_a_stale_caller_loses_cleanly(tmp_path: Any) -> None:
     """Two connections act on one nomination: the state is re-read inside the write, so the second gets an error."""
     path = tmp_path / "reg.db"
-    first = volreg.open(path, key="k")
-    second = volreg.open(path, key="k")
+    first = volreg.open(path, key="test-key-k-16byte")
+    second = volreg.open(path, key="test-key-k-16byte")
     try:
         person = first.add_person("王小明")
         nomination = first.nominate("中国好人", person, category="助人为乐", nominator="self", at=T["submitted"])

@@ -214,7 +214,8 @@ def test_site_command(hall, tmp_path):
 
 def _key(tmp_path: Path) -> Path:
     key = tmp_path / "test.key"
-    key.write_text("test-key", encoding="utf-8")
+    key.write_text("test-key-16-bytes", encoding="utf-8")
+    key.chmod(0o600)
     return key
 
 
@@ -254,7 +255,7 @@ def test_the_shareable_copy_is_the_same_bytes_each_time(hall, tmp_path):
     volreg.publish_database(registry, tmp_path / "b.db")
     assert (tmp_path / "a.db").read_bytes() == (tmp_path / "b.db").read_bytes()
     volreg.publish_database(registry, tmp_path / "a.db")  # replacing an earlier copy is fine
-    other = volreg.open(tmp_path / "other.db", key="k")
+    other = volreg.open(tmp_path / "other.db", key="k-key-of-16-bytes")
     other.close()
     with pytest.raises(volreg.InvalidValue, match="out_path"):
         volreg.publish_database(registry, tmp_path / "other.db")
@@ -274,7 +275,7 @@ def test_m010_gives_older_honours_no_photo_and_no_links(tmp_path):
     db["honours"].insert({"id": "hon-old", "honour": "china_good_person", "recipient_kind": "person",
                           "person": "per-old", "period": "2024-Q1", "year": 2024, "awarded_on": "2024-03-01"})
     db.close()
-    registry = volreg.open(path, key="k")
+    registry = volreg.open(path, key="k-key-of-16-bytes")
     assert {"photo": str, "links": str} == {c: t for c, t in registry.db["honours"].columns_dict.items()
                                            if c in ("photo", "links")}
     assert ("", ()) == (registry.honour_record("hon-old").photo, registry.honour_record("hon-old").links)

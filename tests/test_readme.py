@@ -17,7 +17,7 @@ def test_readme_example_runs(block: str, tmp_path: Path, monkeypatch: pytest.Mon
     """A README example runs without error in a scratch directory."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(README.parent / "examples"))
-    monkeypatch.setenv("VOLREG_KEY", "readme")
+    monkeypatch.setenv("VOLREG_KEY", "readme-key-16-bytes")
     exec(compile(block, str(README), "exec"), {"__name__": "__readme__"})
 
 

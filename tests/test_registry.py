@@ -42,14 +42,14 @@ def test_the_key_file_is_owner_only(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_a_different_key_is_refused(tmp_path: Path) -> None:
     """Opening with another key would create duplicate people, so it is refused."""
     path = tmp_path / "city.db"
-    volreg.open(path, key="first").close()
+    volreg.open(path, key="first-key-16-bytes").close()
     with pytest.raises(volreg.KeyMismatch, match="'key'"):
-        volreg.open(path, key="second")
+        volreg.open(path, key="second-key-16-bytes")
 
 
 def test_the_environment_key_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """VOLREG_KEY is the key when none is given; the same person is then found again."""
-    monkeypatch.setenv("VOLREG_KEY", "from-env")
+    monkeypatch.setenv("VOLREG_KEY", "from-env-key-16-bytes")
     path = tmp_path / "city.db"
     number = make_id_number()
     with volreg.open(path) as reg:
@@ -62,24 +62,24 @@ def test_the_environment_key_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_a_registry_keeps_its_time_zone(tmp_path: Path) -> None:
     """A registry created in Berlin stays in Berlin; a different explicit zone is refused."""
     path = tmp_path / "city.db"
-    volreg.open(path, timezone="Europe/Berlin", key="k").close()
-    with volreg.open(path, key="k") as reg:
+    volreg.open(path, timezone="Europe/Berlin", key="test-key-k-16byte").close()
+    with volreg.open(path, key="test-key-k-16byte") as reg:
         assert "Europe/Berlin" == reg.settings.timezone
     with pytest.raises(volreg.InvalidValue, match="'timezone'"):
-        volreg.open(path, timezone="Asia/Tokyo", key="k")
+        volreg.open(path, timezone="Asia/Tokyo", key="test-key-k-16byte")
 
 
 def test_registry_accepts_a_database_object() -> None:
     """Registry() wraps an existing sqlite_utils.Database."""
     db = sqlite_utils.Database(memory=True)
-    reg = volreg.Registry(db, key="k")
+    reg = volreg.Registry(db, key="test-key-k-16byte")
     assert reg.db is db and "people" in db.table_names()
 
 
 def test_a_database_from_a_newer_volreg_is_refused_untouched(tmp_path: Path) -> None:
     """Unknown migrations mean a newer volreg wrote the file: refuse it and change nothing."""
     path = tmp_path / "city.db"
-    volreg.open(path, key="k").close()
+    volreg.open(path, key="test-key-k-16byte").close()
     db = sqlite_utils.Database(path)
     db["_sqlite_migrations"].insert(
         {"migration_set": "volreg", "name": "m999_from_the_future", "applied_at": "2030-01-01"}
@@ -87,7 +87,7 @@ def test_a_database_from_a_newer_volreg_is_refused_untouched(tmp_path: Path) -> 
     before = list(db.iterdump())
     db.close()
     with pytest.raises(volreg.SchemaTooNew, match="m999_from_the_future"):
-        volreg.open(path, key="k")
+        volreg.open(path, key="test-key-k-16byte")
     assert before == list(sqlite_utils.Database(path).iterdump())
 
 
@@ -101,7 +101,7 @@ def test_every_migration_upgrades_an_older_database(tmp_path: Path) -> None:
         db = sqlite_utils.Database(tmp_path / f"{stop}.db")
         MIGRATIONS.apply(db, stop_before=stop)
         db.close()
-        upgraded = volreg.open(tmp_path / f"{stop}.db", key="k").db
+        upgraded = volreg.open(tmp_path / f"{stop}.db", key="test-key-k-16byte").db
         assert expected == {t: upgraded[t].columns_dict for t in fresh.table_names()}
 
 
@@ -139,10 +139,10 @@ def test_the_core_schema(registry: volreg.Registry) -> None:
 def test_settings_are_configurable_and_stored(tmp_path: Path) -> None:
     """Changed settings persist and are journaled."""
     path = tmp_path / "city.db"
-    with volreg.open(path, key="k") as reg:
+    with volreg.open(path, key="test-key-k-16byte") as reg:
         reg.configure(star_thresholds=(100, 200, 500, 800, 1000), min_age=16)
         assert "configure" == reg.history("settings")[-1].action
-    with volreg.open(path, key="k") as reg:
+    with volreg.open(path, key="test-key-k-16byte") as reg:
         assert ((100, 200, 500, 800, 1000), 16) == (reg.settings.star_thresholds, reg.settings.min_age)
 
 

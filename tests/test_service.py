@@ -78,7 +78,7 @@ def test_shift_over_midnight(registry: volreg.Registry, volunteer: volreg.Volunt
 
 def test_dst_spring_forward_in_berlin() -> None:
     """01:49 → 03:15 on 2024-03-31 in Europe/Berlin is 26 real minutes (the clock skips 02:00–03:00)."""
-    reg = volreg.open(":memory:", timezone="Europe/Berlin", key="k")
+    reg = volreg.open(":memory:", timezone="Europe/Berlin", key="test-key-k-16byte")
     org = reg.add_organisation("Verein", kind="association")
     vol = reg.register_volunteer("Anna", id_number="11010519491231002X", organisation=org, registered_on="2024-01-01")
     act = reg.add_activity("Nachtdienst", category="public_safety", organiser=org,
@@ -92,7 +92,7 @@ def test_dst_spring_forward_in_berlin() -> None:
 
 def test_dst_fall_back_in_berlin() -> None:
     """00:30 → 03:30 on 2024-10-27 in Europe/Berlin is 240 real minutes (the clock repeats 02:00–03:00)."""
-    reg = volreg.open(":memory:", timezone="Europe/Berlin", key="k")
+    reg = volreg.open(":memory:", timezone="Europe/Berlin", key="test-key-k-16byte")
     org = reg.add_organisation("Verein", kind="association")
     vol = reg.register_volunteer("Anna", id_number="11010519491231002X", organisation=org, registered_on="2024-01-01")
     act = reg.add_activity("Nachtdienst", category="public_safety", organiser=org,

@@ -211,7 +211,7 @@ def test_summaries_match_the_records_after_random_writes(ops: list[tuple[Any, ..
     """After any mix of logs, verifications, rejections, voids, corrections, moved activities and bulk
     batches (some failing, some rolled back), the summaries equal a recount of the records and every query
     answers the same with or without them."""
-    with volreg.open(":memory:", key="test-key") as registry:
+    with volreg.open(":memory:", key="test-key-16-bytes") as registry:
         world = build_world(registry)
         apply(registry, world, ops)
         assert_summaries_exact(registry)
@@ -234,7 +234,7 @@ def test_a_failed_write_leaves_the_summaries_as_they_were(registry: volreg.Regis
 def test_an_upgraded_database_gets_its_summaries_from_the_existing_records(tmp_path: Any) -> None:
     """Migration m005 backfills the summaries from the records a database already holds."""
     path = tmp_path / "old.db"
-    with volreg.open(path, key="test-key") as registry:
+    with volreg.open(path, key="test-key-16-bytes") as registry:
         volunteers, activities = build_world(registry)
         for n, volunteer in enumerate(volunteers):
             record = registry.log_service(volunteer, activities[n], start=f"{ACTIVITY_DAYS[n]} 09:00", minutes=45 + n)
@@ -247,7 +247,7 @@ def test_an_upgraded_database_gets_its_summaries_from_the_existing_records(tmp_p
         for table in (*SUMMARY_TABLES, "summary_delta"):
             registry.db.execute(f"DROP TABLE {table}")
         registry.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm005_summaries'")
-    with volreg.open(path, key="test-key") as registry:
+    with volreg.open(path, key="test-key-16-bytes") as registry:
         assert_summaries_exact(registry)
         assert 2 == volreg.hours(registry).to_dicts()[0]["volunteers"]
 

@@ -9,20 +9,21 @@ were allowed but marked. Set-based checks run as one SQL statement each.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import TYPE_CHECKING
 
 import attrs
 
-from .errors import VolregError
+from .errors import ErasureIncomplete, VolregError
 from .timeutil import from_text
 from .workdays import add_working_days
 
 if TYPE_CHECKING:
     from .registry import Registry
 
-__all__ = ["CheckProblem", "check", "CHECKS"]
+__all__ = ["CheckProblem", "check", "check_storage", "CHECKS"]
 
 
 @attrs.frozen
@@ -30,8 +31,8 @@ class CheckProblem:
     """One thing in the registry that breaks a rule.
 
     Attributes:
-        code: the rule, e.g. ``late``, ``overlap``, ``not_service``, ``honour_rule``, ``reviewer_conflict``,
-            ``orphan``, ``proof_superseded``.
+        code: the rule, e.g. ``corrupt``, ``erasure_incomplete``, ``late``, ``overlap``, ``not_service``,
+            ``honour_rule``, ``reviewer_conflict``, ``orphan``, ``proof_superseded``.
         entity: the kind of record at fault (``service_record``, ``honour``, ``nomination`` ...).
         id: the record's id (for a row without one, its key columns).
         message: what is wrong, naming the rule and the other records involved.
@@ -191,10 +192,39 @@ CHECKS: tuple[Callable[[Registry], Iterator[CheckProblem]], ...] = (
 """The checks :func:`check` runs, in order."""
 
 
-def check(registry: Registry) -> list[CheckProblem]:
-    """Check the whole registry against its rules.
+def check_storage(registry: Registry, *, full: bool = False) -> list[CheckProblem]:
+    """The database file's own consistency: ``PRAGMA quick_check``, or ``integrity_check`` when ``full``.
 
-    Reports live service records entered late (``late``), overlapping live records of one volunteer
+    ``quick_check`` reads every page and checks the b-tree structure (O(N)); ``integrity_check`` also checks
+    that every index matches its table, which takes longer on a big file.
+    """
+    pragma = "integrity_check" if full else "quick_check"
+    where = registry.session.path or ":memory:"
+    try:
+        found = [str(next(iter(r.values()))) for r in registry.session.rows(f"PRAGMA {pragma}")]
+    except sqlite3.DatabaseError as error:
+        found = [f"the file cannot be read ({error})"]
+    if found == ["ok"]:
+        return []
+    shown = found[:20] + ([f"... and {len(found) - 20} more"] if len(found) > 20 else [])
+    return [CheckProblem("corrupt", "database", where, f"PRAGMA {pragma} found damage: {line}") for line in shown]
+
+
+def check_erasure(registry: Registry) -> Iterator[CheckProblem]:
+    """An erasure committed but not yet physically complete: finished now if no reader holds old pages."""
+    try:
+        registry.complete_erasure(timeout=1)
+    except ErasureIncomplete as error:
+        yield CheckProblem("erasure_incomplete", "database", registry.session.path or ":memory:", str(error))
+
+
+def check(registry: Registry, *, full: bool = False) -> list[CheckProblem]:
+    """Check the whole registry: first the file itself, then its rules.
+
+    First the file: ``PRAGMA quick_check`` (``integrity_check`` with ``full=True``); a damaged file is
+    reported as ``corrupt`` problems and the rule checks are skipped, since what they would read cannot be
+    trusted. Then a pending erasure is finished (``erasure_incomplete`` when a reader still holds old pages).
+    Then the rules: live service records entered late (``late``), overlapping live records of one volunteer
     (``overlap``), hours on activities that are not volunteer service (``not_service``), honours breaking
     their title's rules (``honour_rule``), reviewers with a conflict of interest nobody overrode
     (``reviewer_conflict``), rows pointing at missing rows (``orphan``), and proofs of service that no longer
@@ -202,6 +232,7 @@ def check(registry: Registry) -> list[CheckProblem]:
 
     Args:
         registry: the registry to check.
+        full: run ``PRAGMA integrity_check`` (slower: indexes against tables too) instead of ``quick_check``.
 
     Returns:
         The problems, grouped by check in the order above; empty when everything holds.
@@ -212,4 +243,8 @@ def check(registry: Registry) -> list[CheckProblem]:
     from .queries.sql import check_registry
 
     check_registry(registry)
-    return [problem for rule in CHECKS for problem in rule(registry)]
+    damaged = check_storage(registry, full=full)
+    if damaged:
+        return damaged
+    problems = list(check_erasure(registry))
+    return problems + [problem for rule in CHECKS for problem in rule(registry)]

@@ -34,6 +34,7 @@ from .io.datasette import datasette_metadata
 from .io.importer import HANDLERS, MODES
 from .io.progress import StderrBar
 from .model import ACTIVITY_KINDS, HONOUR_LEVELS, NOMINATION_STATUSES, SERVICE_STATUSES
+from .personal import read_key_file
 from .queries.activities import ACTIVITY_DIMENSIONS, activity_counts
 from .queries.honour_roll import honour_roll
 from .queries.hours import DIMENSIONS as HOURS_DIMENSIONS
@@ -51,7 +52,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class VolregGroup(click.Group):
-    """A command group that turns volreg's refusals into one readable line and exit status 1.
+    """A command group that turns every failure into one readable line on stderr and exit status 1.
+
+    volreg's refusals, the operating system's (a full disk, a file that cannot be read) and SQLite's say what
+    went wrong in their one line; anything else is a bug, shown as its type and message. ``--debug`` shows
+    the traceback instead.
 
     Its own options (``--key-file`` ...) are accepted after the command too, where users put them:
     ``volreg restore --key-file city.db.key backup.jsonl new.db`` is ``volreg --key-file city.db.key restore ...``.
@@ -69,8 +74,26 @@ class VolregGroup(click.Group):
             # One line and status 1 like every other error, instead of click's usage block and status 2.
             where = error.ctx.command_path if error.ctx else ctx.command_path
             raise click.ClickException(f"{error.format_message()} (see: {where} --help)") from None
-        except (VolregError, FileNotFoundError, sqlite3.DatabaseError) as error:
-            raise click.ClickException(str(error)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            if ctx.params.get("debug"):
+                raise
+            raise click.ClickException(_one_line(error)) from None
+
+
+def _one_line(error: Exception) -> str:
+    """An exception as one line: volreg's own message, or what the system or SQLite said and about what."""
+    if isinstance(error, VolregError):
+        text = str(error)
+    elif isinstance(error, OSError):
+        where = f": {error.filename}" if error.filename else ""
+        text = f"{error.strerror or error}{where}"
+    elif isinstance(error, sqlite3.DatabaseError):
+        text = f"the database cannot be used: {error}"
+    else:
+        text = f"{type(error).__name__}: {error} (a bug in volreg; run with --debug for the traceback)"
+    return " ".join(text.split())
 
 
 def _hoist_global_options(group: click.Group, args: list[str]) -> list[str]:
@@ -111,15 +134,16 @@ def _hoist_global_options(group: click.Group, args: list[str]) -> list[str]:
     type=click.Path(dir_okay=False, exists=True),
     help="File holding the registry key (default: VOLREG_KEY, else DB.key beside the database).",
 )
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error instead of one line.")
 @click.version_option(package_name="volreg", prog_name="volreg")
 @click.pass_context
-def cli(ctx: click.Context, key_file: str | None) -> None:
+def cli(ctx: click.Context, key_file: str | None, debug: bool) -> None:
     """volreg: a city's registry of volunteers, activities, good-person studios, service hours and honours.
 
     Everything lives in one SQLite file (DB). Resident ID numbers are kept only as digests keyed with the
     registry key, stored beside the database as DB.key: keep that file safe and with the database.
     """
-    ctx.obj = {"key": Path(key_file).read_text().strip() if key_file else None}
+    ctx.obj = {"key": read_key_file(key_file) if key_file else None}
 
 
 # -- helpers shared by every command ---------------------------------------------------------------------
@@ -159,11 +183,16 @@ def init(db: str, timezone: str) -> None:
     registry = open_path(db, timezone=timezone, key=obj.get("key"))
     try:
         zone = registry.settings.timezone
+        source = registry.session.key_source
     finally:
         registry.close()
     click.echo(f"{'upgraded' if existed else 'created'} registry {db} (time zone {zone})")
-    if not existed and not obj.get("key") and not os.environ.get("VOLREG_KEY"):
-        click.echo(f"its key is in {db}.key: back it up with the database; ID numbers cannot be matched without it")
+    key_file = Path(f"{db}.key")
+    if source.startswith("the key file") and key_file.is_file():
+        click.echo(f"its key is in {key_file}: back it up with the database; ID numbers cannot be matched without it")
+    elif not existed:
+        click.echo(f"its key comes from {'--key-file' if obj.get('key') else source}; no key file was written, "
+                   "so give the same key every time")
 
 
 @cli.command("import", short_help="Import a CSV, XLSX or JSON Lines file of one kind of row.")
@@ -232,12 +261,16 @@ def export(db: str, archive: str, shareable: bool) -> None:
 @cli.command(short_help="Restore an archive into a new registry.")
 @click.argument("archive", type=click.Path(dir_okay=False, exists=True))
 @registry_argument
-def restore(archive: str, db: str) -> None:
+@click.option("--accept-without-trailer", is_flag=True,
+              help="Restore an archive of an older volreg, which has no trailer to prove it complete.")
+def restore(archive: str, db: str, accept_without_trailer: bool) -> None:
     """Restore ARCHIVE (written by volreg export) into a new registry DB, with the same ids and history.
 
     Give the exported registry's key with --key-file (or VOLREG_KEY, or copy its key file to DB.key first);
     another key is refused. The archive holds no key. With --key-file, the key is copied to DB.key
     (owner-only), so that later commands on DB find it as they find any registry's key.
+    An archive that is cut short or was changed (its trailer's row counts and checksum do not match) is
+    refused.
     """
     if Path(db).exists():
         raise click.ClickException(f"{db} exists; restore into a new file")
@@ -248,11 +281,12 @@ def restore(archive: str, db: str) -> None:
         raise click.ClickException(
             "restore needs the key of the registry that was exported: pass --key-file with that "
             f"database's .key file, set VOLREG_KEY, or copy the key file to {key_file}")
-    volreg_io.import_registry(archive, into=db, key=key).close()
+    volreg_io.import_registry(archive, into=db, key=key,
+                              accept_without_trailer=accept_without_trailer).close()
     if key is not None and not key_file.exists():
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(key + "\n")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write((key if isinstance(key, bytes) else key.encode("utf-8")) + b"\n")
         click.echo(f"restored {archive} into {db}; its key is in {key_file}: keep it with the database")
     else:
         click.echo(f"restored {archive} into {db}")
@@ -511,18 +545,21 @@ def main() -> None:
 # -- volreg check ------------------------------------------------------------------------------------------
 
 
-@cli.command("check", short_help="Check the whole registry against its rules.")
+@cli.command("check", short_help="Check the file and the whole registry against its rules.")
 @registry_argument
+@click.option("--full", is_flag=True, help="Run SQLite's full integrity_check (slower) instead of quick_check.")
 @output_options
-def check_command(db: str, output: str) -> None:
-    """Check DB against the rules: late or overlapping service records, hours on activities that are not
-    volunteer service, honours breaking their title's rules, reviewers with undeclared conflicts of interest,
-    rows pointing at missing rows. Prints one row per problem; the exit status is 1 when there is any.
+def check_command(db: str, full: bool, output: str) -> None:
+    """Check DB: first the file itself (PRAGMA quick_check, or integrity_check with --full), then the rules:
+    late or overlapping service records, hours on activities that are not volunteer service, honours
+    breaking their title's rules, reviewers with undeclared conflicts of interest, rows pointing at missing
+    rows. Finishes an erasure a reader had held up. Prints one row per problem; the exit status is 1 when
+    there is any.
     """
     from .checks import check
 
     with open_registry(db) as registry:
-        problems = check(registry)
+        problems = check(registry, full=full)
     rows = [{"entity": p.entity, "id": p.id, "code": p.code, "message": p.message} for p in problems]
     if output == "table" and not rows:
         click.echo(f"{db}: no problems")
@@ -587,8 +624,11 @@ def _add_proof_commands() -> None:
     cli.add_command(proof)
 
 
-_add_proof_commands()
-
-
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    # ``python -m volreg.cli``: run the package's module, which registers every command group (the proof group
+    # imports ``volreg.cli`` itself, so it cannot be added to this ``__main__`` copy).
+    from volreg.cli import main as _main
+
+    _main()
+else:
+    _add_proof_commands()

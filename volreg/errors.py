@@ -22,6 +22,8 @@ __all__ = [
     "SchemaTooNew",
     "MissingDependency",
     "Busy",
+    "KeyFileError",
+    "ErasureIncomplete",
 ]
 
 
@@ -202,4 +204,39 @@ class Busy(VolregError, TimeoutError):
         super().__init__(
             f"the registry is busy: another process held its write lock for more than {timeout_ms / 1000:g} s "
             "(nothing was written; try again)"
+        )
+
+
+class KeyFileError(VolregError, PermissionError):
+    """The registry's key file cannot be used: missing for an existing registry, unreadable, or shared.
+
+    Attributes:
+        path: the key file.
+        problem: what is wrong with it, and what to do.
+    """
+
+    def __init__(self, path: Any, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"the key file {self.path} {problem}")
+
+
+class ErasureIncomplete(VolregError, RuntimeError):
+    """An erasure is committed, but the erased values are still on disk because a reader keeps old pages alive.
+
+    Nobody reading the registry through SQLite sees the erased values any more; the bytes of the file or its
+    WAL still hold them until a checkpoint can complete. :meth:`volreg.Registry.complete_erasure` (also run by
+    :func:`volreg.check`) finishes the job once the reader has gone.
+
+    Attributes:
+        path: the database file.
+        detail: what the checkpoint reported.
+    """
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(
+            f"the erasure is committed but not yet physically complete in {path}: {detail}; another connection "
+            "holds an old snapshot. Close it, then run registry.complete_erasure() (or volreg check)"
         )

@@ -15,7 +15,8 @@ from sqlite_utils import Database
 from .activities import ActivitiesMixin
 from .base import clean_text, items_of, whole_number
 from .directory import DirectoryMixin
-from .errors import InvalidValue, KeyMismatch
+from .erasure import PENDING, checkpoint, erase_words, pseudonym
+from .errors import ErasureIncomplete, InvalidValue, KeyMismatch, RuleViolation
 from .honours import HonoursMixin
 from .model import Category, Change, Person, Settings
 from .nominating import NominationsMixin
@@ -55,15 +56,22 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
         db: a ``sqlite_utils.Database``, a file path, or ``":memory:"``.
         timezone: the home time zone for a new registry (an existing one keeps its own; a different
             explicit value is refused).
-        key: the key for ID-number digests: else ``VOLREG_KEY``, else ``<database>.key`` beside the file.
+        key: the key for ID-number digests (at least 16 bytes): else ``VOLREG_KEY``, else the key file
+            ``<database>.key`` beside the file, created only with a new registry.
+        allow_shared_key: accept a key file that the group or others may read or write (else refused with
+            the ``chmod 600`` to run; also ``VOLREG_ALLOW_SHARED_KEY=1``).
 
     Raises:
         KeyMismatch: the key differs from the one the registry was created with.
+        KeyFileError: the key file of an existing registry is missing, unreadable or shared.
+        InvalidValue: a key shorter than 16 bytes.
         SchemaTooNew: the database was written by a newer volreg.
     """
 
     def __init__(self, db: Database | str | os.PathLike[str] = ":memory:", *, timezone: str | None = None,
-                 key: str | bytes | None = None) -> None:
+                 key: str | bytes | None = None, allow_shared_key: bool = False) -> None:
+        if key is not None or os.environ.get("VOLREG_KEY"):
+            load_key(key, None)  # a bad key is refused before any file is created
         if isinstance(db, Database):
             database = db
         elif str(db) == ":memory:":
@@ -83,8 +91,15 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
             # so a committed write survives a power cut too, not only a crash of the process.
             database.enable_wal()
             database.execute("PRAGMA synchronous = FULL")
+        # The key first: a registry that exists must not be touched (not even upgraded) without its key, and
+        # a key file is created only for a registry that is being created.
+        try:
+            secret, key_source = load_key(key, path, new=_is_new(database), allow_shared=allow_shared_key)
+        except BaseException:
+            if not isinstance(db, Database):
+                database.close()
+            raise
         migrate(database)
-        secret, key_source = load_key(key, path)
         stored = store.meta("settings")
         if stored is None:
             self.settings = Settings(timezone=timezone or _DEFAULT_TIMEZONE)
@@ -206,59 +221,90 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
             raise InvalidValue("id", "must be an id (text) or an object with one", shown=type(key).__name__)
         return [Change.from_row(r, self.zone) for r in self._store.history(key)]
 
-    def anonymise(self, person: Any, *, by: Any = None, note: str = "") -> Person:
+    def anonymise(self, person: Any, *, by: Any = None, note: str = "", timeout: float | None = None) -> Person:
         """Erase a person's personal data while keeping everything statistics count.
 
-        The name, ID digest and masked ID, phone and area are erased, in the person's row and in every
-        journal entry; ids, gender, birth date, hours, nominations and honours stay, so every total is
-        unchanged. Their volunteer registration becomes ``anonymised``. Free pages are zeroed
-        (``secure_delete``) and the WAL is checkpointed, so the erased values do not linger in the file.
+        The person's name becomes a stable pseudonym (``匿名-`` and 8 hex digits of their id) and their ID
+        digest, masked ID, phone and area are erased. Their name, phone and masked phone are replaced by the
+        pseudonym in every text column of every table: studio and activity names, an activity's leader,
+        anyone's service notes, actor columns (``recorded_by``, ``verified_by``, the journal's actor ...) and
+        the journal's before/after/note; an ID number typed into free text is found through its keyed digest
+        and replaced too. A namesake's own name is left alone. Ids, gender, birth date, hours, nominations and
+        honours stay, so every total is unchanged; their volunteer registration becomes ``anonymised``.
+
+        Then the WAL is checkpointed and truncated (``secure_delete`` zeroes what is overwritten), so the
+        erased values are gone from the bytes on disk as well. Inside :meth:`transaction` that has to wait
+        until the transaction is committed: call :meth:`complete_erasure` after it (:func:`volreg.check`
+        does too).
+
+        Args:
+            person: the person (or their id).
+            by: who acts, for the journal.
+            note: why (for the journal).
+            timeout: seconds to wait for readers of an older snapshot to finish (default: the busy timeout).
+
+        Returns:
+            The anonymised person.
 
         Raises:
             NotFound: no such person.
+            ErasureIncomplete: the erasure is committed, but a reader kept old pages alive past ``timeout``;
+                :meth:`complete_erasure` finishes it later.
         """
         self.person(person)
         with self._store.write() as store:
             old = self.person(person)
-            new = attrs.evolve(old, name="", id_masked=None, id_digest=None, phone=None, area="", anonymised=True)
-            secrets = [v for v in (old.name, old.phone, mask_phone(old.phone), old.id_masked, old.area) if v]
+            alias = pseudonym(old.id)
+            new = attrs.evolve(old, name=alias, id_masked=None, id_digest=None, phone=None, area="", anonymised=True)
             store.update(
                 "people",
                 old.id,
-                {"name": "", "id_digest": None, "id_masked": None, "phone": None, "area": "", "anonymised": 1},
+                {"name": alias, "id_digest": None, "id_masked": None, "phone": None, "area": "", "anonymised": 1},
             )
-            store.db.execute(
+            store.execute(
                 "UPDATE volunteers SET status = 'anonymised', status_since = ? WHERE person = ?",
                 [self._now().date().isoformat(), old.id],
             )
             for row in list(store.rows(f"SELECT seq, before, after FROM journal WHERE entity_id IN ({_OWN})",
                                        [old.id])):
                 store.update("journal", row["seq"], {
-                    "before": _scrub(row["before"]), "after": _scrub(row["after"])
+                    "before": _scrub(row["before"], alias), "after": _scrub(row["after"], alias)
                 }, pk="seq")
-            # Free text about the person (a deed, a family's name, a comment on their nomination, a step's
-            # note) may quote their name or phone: rows that belong to the person lose those words.
-            words = [(w, "某某" if w == old.name else "") for w in (old.name, old.phone, mask_phone(old.phone),
-                                                                   old.id_masked) if w and len(w) >= 2]
-            for table, column, key in _FREE_TEXT:
-                for word, placeholder in words:
-                    store.execute(
-                        f"UPDATE [{table}] SET [{column}] = replace([{column}], ?2, ?3) "
-                        f"WHERE instr([{column}], ?2) AND [{key}] IN ({_OWN})",
-                        [old.id, word, placeholder],
-                    )
-            for value in secrets:
-                # Other entities' entries may quote the person (a nomination's nominee name, say).
-                quoted = json.dumps(value, ensure_ascii=False)
-                store.db.execute(
-                    "UPDATE journal SET before = replace(before, ?1, '\"\"'), after = replace(after, ?1, '\"\"') "
-                    "WHERE instr(before, ?1) OR instr(after, ?1)",
-                    [quoted],
-                )
+            erase_words(self.session, store, person_id=old.id, words=(old.name, old.phone, mask_phone(old.phone)),
+                        digest=old.id_digest, alias=alias)
             self._journal("anonymise", "person", old.id, by=by, after={"id": old.id, "anonymised": True}, note=note)
-        if _database_path(self.db):
-            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            store.set_meta(PENDING, "1")
+        if not self._store.db.conn.in_transaction:
+            self.complete_erasure(timeout=timeout)
         return new
+
+    def complete_erasure(self, *, timeout: float | None = None) -> bool:
+        """Finish erasures whose values are still on disk: checkpoint and truncate the WAL.
+
+        :meth:`anonymise` does this itself; it is needed again only after :class:`ErasureIncomplete` (a
+        reader kept an old snapshot open), and :func:`volreg.check` runs it.
+
+        Args:
+            timeout: seconds to wait for readers of an older snapshot (default: the busy timeout).
+
+        Returns:
+            True when there was an erasure to finish, False when none was pending.
+
+        Raises:
+            ErasureIncomplete: a reader still keeps old pages alive.
+            RuleViolation: called inside :meth:`transaction` (the erasure is not committed yet).
+        """
+        if self._store.meta(PENDING) is None:
+            return False
+        if self._store.db.conn.in_transaction:
+            raise RuleViolation("transaction", "complete_erasure() must run after the transaction is committed")
+        done, detail = checkpoint(self.session, timeout)
+        if not done:
+            raise ErasureIncomplete(self.session.path or ":memory:", detail)
+        with self._store.write() as store:
+            store.execute("DELETE FROM registry_meta WHERE key = ?", [PENDING])
+        checkpoint(self.session, 0)  # best effort: the last write holds no personal data
+        return True
 
 
 _PERSONAL_KEYS = ("name", "phone", "id_masked", "area")
@@ -266,36 +312,31 @@ _PERSONAL_KEYS = ("name", "phone", "id_masked", "area")
 # The ids of everything that belongs to the person ``?1``: themself, their volunteer registrations and
 # service records, the nominations and honours they are the nominee or recipient of, and their families.
 _OWN = (
-    "SELECT ?1 UNION SELECT id FROM volunteers WHERE person = ?1 "
+    "SELECT ?1 AS id UNION SELECT id FROM volunteers WHERE person = ?1 "
     "UNION SELECT r.id FROM service_records r JOIN volunteers v ON v.id = r.volunteer WHERE v.person = ?1 "
     "UNION SELECT id FROM nominations WHERE person = ?1 UNION SELECT id FROM honours WHERE person = ?1 "
     "UNION SELECT family FROM family_members WHERE person = ?1"
 )
 
-# Free-text columns of rows that belong to a person (through the key column, compared with the person's own
-# ids: person, volunteer registrations, nominations, honours, families): (table, column, key column).
-_FREE_TEXT = (
-    ("nominations", "deed", "id"),
-    ("honours", "deed", "id"),
-    ("families", "name", "id"),
-    ("endorsements", "comment", "nomination"),
-    ("nomination_transitions", "note", "nomination"),
-    ("service_records", "note", "volunteer"),
-    ("journal", "before", "entity_id"),
-    ("journal", "after", "entity_id"),
-    ("journal", "note", "entity_id"),
-)
 
-
-def _scrub(text: str | None) -> str | None:
-    """A journal value with the personal fields erased."""
+def _scrub(text: str | None, alias: str) -> str | None:
+    """A journal value about the person with the personal fields erased (the name becomes the pseudonym)."""
     if not text:
         return text
     data = json.loads(text)
+    if not isinstance(data, dict):
+        return text
     for key in _PERSONAL_KEYS:
         if data.get(key):
-            data[key] = ""
+            data[key] = alias if key == "name" else ("" if key == "area" else None)
     return json.dumps(data, ensure_ascii=False)
+
+
+def _is_new(db: Database) -> bool:
+    """Whether ``db`` holds no registry yet (no key check recorded): only then may a key file be created."""
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'registry_meta'").fetchone():
+        return True
+    return db.execute("SELECT 1 FROM registry_meta WHERE key = 'key_check'").fetchone() is None
 
 
 def _check_settings(settings: Settings) -> None:
@@ -311,23 +352,26 @@ def _check_settings(settings: Settings) -> None:
 
 
 def open(path: str | os.PathLike[str] = ":memory:", *, timezone: str = _DEFAULT_TIMEZONE,
-         key: str | bytes | None = None) -> Registry:
+         key: str | bytes | None = None, allow_shared_key: bool = False) -> Registry:
     """Open (creating or upgrading) a registry.
 
     Args:
         path: a SQLite file (created when missing, in WAL mode) or ``":memory:"``.
         timezone: the home time zone naive input is read in; an existing registry keeps its own.
-        key: the key for ID-number digests; see :class:`Registry`.
+        key: the key for ID-number digests (at least 16 bytes); see :class:`Registry`.
+        allow_shared_key: accept a key file readable or writable by others; see :class:`Registry`.
 
     Returns:
         The registry.
 
     Raises:
         KeyMismatch: the key differs from the one the registry was created with.
+        KeyFileError: the key file of an existing registry is missing, unreadable or shared.
         SchemaTooNew: the file was written by a newer volreg; it is left untouched.
         InvalidValue: an unknown time zone.
     """
     get_zone(timezone)
     exists = str(path) != ":memory:" and Path(path).exists() and Path(path).stat().st_size > 0
     # An existing registry keeps its own zone; only an explicitly different zone is an error.
-    return Registry(path, timezone=None if exists and timezone == _DEFAULT_TIMEZONE else timezone, key=key)
+    return Registry(path, timezone=None if exists and timezone == _DEFAULT_TIMEZONE else timezone, key=key,
+                    allow_shared_key=allow_shared_key)
