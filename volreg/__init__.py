@@ -18,6 +18,7 @@ from .errors import (
     ReviewerConflict,
     RuleViolation,
     SchemaTooNew,
+    StaleResult,
     VolregError,
 )
 from .io import ImportReport, Problem, export_registry, import_file, import_registry
@@ -81,6 +82,7 @@ __all__ = [
     "ReviewerConflict",
     "RuleViolation",
     "SchemaTooNew",
+    "StaleResult",
     "Score",
     "ServiceRecord",
     "Settings",

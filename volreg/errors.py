@@ -22,6 +22,7 @@ __all__ = [
     "SchemaTooNew",
     "MissingDependency",
     "Busy",
+    "StaleResult",
 ]
 
 
@@ -202,4 +203,23 @@ class Busy(VolregError, TimeoutError):
         super().__init__(
             f"the registry is busy: another process held its write lock for more than {timeout_ms / 1000:g} s "
             "(nothing was written; try again)"
+        )
+
+
+class StaleResult(VolregError, RuntimeError):
+    """A :class:`volreg.Result` was read on after the registry changed what it answers; ask the question again.
+
+    A large result reads its first rows when it is made and the rest when they are first needed; if the
+    registry changed in between so that the answer is no longer the one whose first rows were shown, the
+    rest is refused rather than mixed with them.
+
+    Attributes:
+        rows: how many rows had been read when the change was found.
+    """
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        super().__init__(
+            f"the registry changed after the first {rows} rows of this result were read, and the answer is no "
+            "longer the same; ask the question again (or read the whole result, e.g. list(result), before writing)"
         )

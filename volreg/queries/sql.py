@@ -5,30 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidValue
-from ..store.filters import Filters
+from ..store.filters import PERIODS, Filters, period_expr
 from ..timeutil import MAX_YEAR, MIN_YEAR
 
 __all__ = ["Filters", "period_expr", "PERIODS", "check_by", "check_registry", "names_of", "year_of"]
-
-PERIODS = ("year", "quarter", "month", "day")
-"""Time dimensions every query function can group by."""
-
-
-def period_expr(dimension: str, column: str) -> str:
-    """SQL for a time bucket of a local ISO 8601 text column (``2024-03-05T09:00:00+08:00``).
-
-    ``year`` is an integer; ``quarter`` reads ``2024-Q1``; ``month`` ``2024-03``; ``day`` ``2024-03-05``.
-    """
-    if dimension == "year":
-        return f"CAST(substr({column}, 1, 4) AS INTEGER)"
-    if dimension == "quarter":
-        return f"(substr({column}, 1, 4) || '-Q' || ((CAST(substr({column}, 6, 2) AS INTEGER) + 2) / 3))"
-    if dimension == "month":
-        return f"substr({column}, 1, 7)"
-    if dimension == "day":
-        return f"substr({column}, 1, 10)"
-    raise ValueError(dimension)
-
 
 def names_of(value: Any, field: str) -> tuple[Any, ...]:
     """A name, or a list or tuple of names, as a tuple; None is no names. Anything else is refused."""
