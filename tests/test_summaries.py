@@ -274,12 +274,51 @@ def test_an_upgraded_database_gets_its_summaries_from_the_existing_records(tmp_p
         for name in ("summary_record_insert", "summary_record_delete", "summary_record_update",
                      "summary_activity_update", "summary_activity_rekey", "summary_delta_apply"):
             registry.db.execute(f"DROP TRIGGER {name}")
-        for table in (*SUMMARY_TABLES, "summary_delta"):
+        for table in ("summary_volunteer_months", "summary_volunteers", "summary_groups", "summary_group_members",
+                      "summary_delta"):
             registry.db.execute(f"DROP TABLE {table}")
         registry.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm005_summaries'")
     with volreg.open(path, key="test-key") as registry:
         assert_summaries_exact(registry)
         assert 2 == volreg.hours(registry).to_dicts()[0]["volunteers"]
+
+
+def test_an_upgraded_database_gets_its_year_summary_and_closure(tmp_path: Any) -> None:
+    """Migration m014 backfills the year summary and the organisation closure, and installs the triggers
+    that keep them: writes after the upgrade keep every summary exact."""
+    path = tmp_path / "old.db"
+    with volreg.open(path, key="test-key") as registry:
+        volunteers, activities = build_world(registry)
+        for n, volunteer in enumerate(volunteers):
+            registry.verify_service(registry.log_service(volunteer, activities[n], start=f"{ACTIVITY_DAYS[n]} 09:00",
+                                                         minutes=30 + n), by="审核员")
+        for name in ("organisation_tree_insert", "organisation_tree_reparent", "organisation_tree_rekey",
+                     "organisation_tree_delete"):
+            registry.db.execute(f"DROP TRIGGER {name}")
+        for table in ("summary_volunteer_years", "organisation_tree"):
+            registry.db.execute(f"DROP TABLE {table}")
+        registry.db.execute("DROP INDEX summary_groups_cover")
+        registry.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm014_speed'")
+    with volreg.open(path, key="test-key") as registry:
+        assert_summaries_exact(registry)
+        street = registry.add_organisation("街道", kind="street", parent=next(registry.organisations(kind="city_office")))
+        registry.db.execute("UPDATE organisations SET parent = ? WHERE kind = 'community'", [street.id])
+        registry.log_service(volunteers[0], activities[4], start=f"{ACTIVITY_DAYS[4]} 12:00", minutes=20)
+        assert_summaries_exact(registry)
+        assert 3 == registry.db.execute("SELECT count(*) FROM organisation_tree WHERE descendant = ?",
+                                        [next(registry.organisations(kind="community")).id]).fetchone()[0]
+
+
+def test_an_organisation_cannot_be_moved_under_itself(registry: volreg.Registry) -> None:
+    """Moving an organisation under one of its own descendants is refused and changes nothing."""
+    build_world(registry)
+    city = next(registry.organisations(kind="city_office"))
+    community = next(registry.organisations(kind="community"))
+    before = registry.db.execute("SELECT * FROM organisation_tree ORDER BY 1, 2").fetchall()
+    with pytest.raises(sqlite3.IntegrityError, match="under itself"):
+        registry.db.execute("UPDATE organisations SET parent = ? WHERE id = ?", [community.id, city.id])
+    assert before == registry.db.execute("SELECT * FROM organisation_tree ORDER BY 1, 2").fetchall()
+    assert_summaries_exact(registry)
 
 
 def test_a_bulk_import_then_corrections_and_voids_keeps_the_summaries_exact(registry: volreg.Registry,

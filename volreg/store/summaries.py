@@ -352,7 +352,7 @@ def hours_sql(
         # one key in one month of one status; otherwise distinct volunteers come from the members.
         single = len(statuses) == 1 and grouping in keys and "month" in periods
         table = "summary_groups" if single else "summary_group_members"
-        where += ["g.grouping = ?", "g.k2 = ''"]
+        where.append("g.grouping = ?")  # k2 is always '' in these groupings
         params.append(grouping)
         if organisation is not None:
             where.append(within_sql("g.k1"))
@@ -404,7 +404,7 @@ def hours_sql(
             f"SELECT NULLIF(g.k1, '') AS [{key}], {name_expr} AS [{name}], g.month AS month, g.minutes AS minutes, "
             "ROUND(g.minutes / 60.0, 2) AS hours, g.records AS records, g.volunteers AS volunteers "
             f"FROM summary_groups g {_NAME_JOINS[grouping].replace('x.k1', 'g.k1')} WHERE "
-            + " AND ".join(where) + " ORDER BY g.k1, g.month"
+            + " AND ".join(where) + " ORDER BY g.k1, g.k2, g.month"
         )
         return sql, params, True
 
