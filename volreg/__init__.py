@@ -4,7 +4,10 @@ Open a registry with :func:`volreg.open`; write through :class:`volreg.Registry`
 with the query functions, which return a :class:`volreg.Result`.
 """
 
-from . import rules
+from . import (
+    _lean,  # noqa: F401  (first: sqlite-utils without pandas, see the module)
+    rules,
+)
 from .checks import CheckProblem, check
 from .errors import (
     Busy,

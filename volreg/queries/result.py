@@ -109,7 +109,7 @@ class Result(Sequence[Mapping[str, Any]]):
                  unmask: Any = None) -> None:
         self._setup(columns, unmask)
         names = self.columns
-        self._rows = [
+        self._rows[:] = [
             self._mask(tuple(row.get(c) for c in names) if isinstance(row, Mapping) else tuple(row)) for row in rows
         ]
 
@@ -185,7 +185,7 @@ class Result(Sequence[Mapping[str, Any]]):
 
     def _read(self, source: _Source, limit: int | None) -> list[Row]:
         cursor, convert = self._cursor(source, limit)
-        if convert is self._mask and not self._masks:
+        if convert == self._mask and not self._masks:  # rows as SQLite gives them: nothing to do per row
             return cursor.fetchall()
         return [convert(row) for row in cursor]
 

@@ -491,7 +491,7 @@ def star_columns_sql(first: str, second: str | None, limits: Sequence[int]) -> t
     rounded up to two decimals (a one-minute shortfall shows 0.02, never 0), None at the top level.
     """
     star = " + ".join("(t.minutes >= ?)" for _ in limits)
-    to_next = " ".join(f"WHEN t.minutes < ? THEN ((? - t.minutes) * 100 + 59) / 60 / 100.0" for _ in limits)
+    to_next = " ".join("WHEN t.minutes < ? THEN ((? - t.minutes) * 100 + 59) / 60 / 100.0" for _ in limits)
     columns = (
         f"SELECT t.volunteer AS volunteer, t.volunteer_name AS volunteer_name, ROUND(t.minutes / 60.0, 2) AS hours, "
         f"{star} AS star, CASE {to_next} END AS to_next FROM "
