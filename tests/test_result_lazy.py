@@ -183,3 +183,17 @@ def test_stars_in_sql_equal_the_python_computation(minutes: list[int], threshold
         assert expected == volreg.star_levels(registry, thresholds=thresholds, as_of=date(2099, 1, 1)).to_dicts()
         registry.session.summaries = False
         assert expected == volreg.star_levels(registry, thresholds=thresholds).to_dicts()
+
+
+def test_the_notebook_view_shows_the_first_rows_and_the_total(ledger: volreg.Registry,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The HTML table holds the first rows only, reading no more than those, and says how many there are."""
+    monkeypatch.setattr(result_module, "HTML_ROWS", 2)
+    stars = volreg.star_levels(ledger)
+    page = stars._repr_html_()
+    first = stars[:2].to_dicts()
+    assert 2 == page.count("<tr><td>")
+    assert all(f"<td>{row['volunteer']}</td>" in page for row in first)
+    assert f"the first 2 of {len(stars.tuples())} rows" in page
+    small = volreg.hours(ledger, by="studio")
+    assert "the first" not in small[:2]._repr_html_()

@@ -295,9 +295,11 @@ def test_an_upgraded_database_gets_its_year_summary_and_closure(tmp_path: Any) -
         for name in ("organisation_tree_insert", "organisation_tree_reparent", "organisation_tree_rekey",
                      "organisation_tree_delete"):
             registry.db.execute(f"DROP TRIGGER {name}")
+        for index in ("summary_volunteer_years_cover", "summary_groups_cover", "volunteers_number_cover",
+                      "volunteers_id_cover", "people_name_cover"):
+            registry.db.execute(f"DROP INDEX {index}")
         for table in ("summary_volunteer_years", "organisation_tree"):
             registry.db.execute(f"DROP TABLE {table}")
-        registry.db.execute("DROP INDEX summary_groups_cover")
         registry.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm014_speed'")
     with volreg.open(path, key="test-key") as registry:
         assert_summaries_exact(registry)

@@ -668,13 +668,15 @@ def m007_bulk_summaries(db: Database) -> None:
 
 @MIGRATIONS()
 def m014_speed(db: Database) -> None:
-    """A per-year volunteer summary, the closure of the organisation tree, a covering index for the groups.
+    """A per-year volunteer summary, the closure of the organisation tree, and covering indexes for the reads.
 
     - ``summary_volunteer_years`` (status, year, volunteer): hours per volunteer in a year read in volunteer
       number order, one row each, instead of grouping twelve month rows per volunteer;
     - ``organisation_tree`` (ancestor, descendant, depth): every organisation with everything under it
       (itself at depth 0), so a subtree is one indexed range instead of a recursive query per question;
-    - ``summary_groups_cover``: the per-organisation (and per-studio) month rows read from the index alone.
+    - covering indexes, so that the summary reads never visit a table row: the year summary by status and
+      year, the per-organisation (and per-studio) month rows, volunteers by number and by id (with their
+      person), people by id (with their name), which every answer by volunteer joins on.
 
     Both tables are backfilled here (the years from the month summary, the closure from ``parent``), and
     every summary trigger is reinstalled from :data:`volreg.store.summaries.TRIGGERS`, which now also keeps
@@ -701,7 +703,11 @@ def m014_speed(db: Database) -> None:
             PRIMARY KEY (ancestor, descendant) ON CONFLICT REPLACE
         );
         CREATE INDEX organisation_tree_descendant ON organisation_tree(descendant, ancestor, depth);
+        CREATE INDEX summary_volunteer_years_cover ON summary_volunteer_years(status, year, volunteer, minutes, records);
         CREATE INDEX summary_groups_cover ON summary_groups(status, grouping, k1, k2, month, minutes, records, volunteers);
+        CREATE INDEX volunteers_number_cover ON volunteers(number, id, person);
+        CREATE INDEX volunteers_id_cover ON volunteers(id, number, person);
+        CREATE INDEX people_name_cover ON people(id, name);
         INSERT INTO summary_volunteer_years (status, year, volunteer, minutes, records)
             SELECT status, CAST(substr(month, 1, 4) AS INTEGER), volunteer, sum(minutes), sum(records)
             FROM summary_volunteer_months GROUP BY 1, 2, 3;

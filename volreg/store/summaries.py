@@ -408,14 +408,25 @@ def hours_sql(
         )
         return sql, params, True
 
-    inner_cols = [f"{k} AS {k[2:]}" for k in group_keys]
-    inner_cols += [f"{period_of[p]} AS [{p}]" for p in periods]
-    inner_cols += ["COALESCE(SUM(g.minutes), 0) AS minutes", "COALESCE(SUM(g.records), 0) AS records",
-                   f"{volunteers} AS volunteers"]
-    inner = f"SELECT {', '.join(inner_cols)} FROM {table} g WHERE " + " AND ".join(where)
+    key_cols = [f"{k} AS {k[2:]}" for k in group_keys] + [f"{period_of[p]} AS [{p}]" for p in periods]
     group_by = [*group_keys, *(period_of[p] for p in periods)]
-    if group_by:
-        inner += " GROUP BY " + ", ".join(group_by)
+    grouped = (" GROUP BY " + ", ".join(group_by)) if group_by else ""
+    condition = " WHERE " + " AND ".join(where)
+    if table == "summary_group_members":
+        # Minutes and records add up over the group rows (a few per organisation and month); only the
+        # distinct volunteers need the members, read from their primary key alone.
+        aliases = [k[2:] for k in group_keys] + [f"[{p}]" for p in periods]
+        sums = (f"SELECT {', '.join([*key_cols, 'COALESCE(SUM(g.minutes), 0) AS minutes', 'COALESCE(SUM(g.records), 0) AS records'])} "
+                f"FROM summary_groups g{condition}{grouped}")
+        distinct = f"SELECT {', '.join([*key_cols, 'COUNT(DISTINCT g.volunteer) AS volunteers'])} FROM {table} g{condition}{grouped}"
+        on = " AND ".join(f"s.{a} = d.{a}" for a in aliases) or "1"
+        inner = (f"SELECT {', '.join([*(f's.{a} AS {a}' for a in aliases), 's.minutes AS minutes', 's.records AS records', 'd.volunteers AS volunteers'])} "
+                 f"FROM ({sums}) s JOIN ({distinct}) d ON {on}")
+        params = [*params, *params]
+    else:
+        inner_cols = [*key_cols, "COALESCE(SUM(g.minutes), 0) AS minutes", "COALESCE(SUM(g.records), 0) AS records",
+                      f"{volunteers} AS volunteers"]
+        inner = f"SELECT {', '.join(inner_cols)} FROM {table} g{condition}{grouped}"
     outer: list[str] = []
     order: list[str] = []
     joins: list[str] = []
