@@ -295,7 +295,7 @@ def test_an_upgraded_database_gets_its_year_summary_and_closure(tmp_path: Any) -
         for name in ("organisation_tree_insert", "organisation_tree_reparent", "organisation_tree_rekey",
                      "organisation_tree_delete"):
             registry.db.execute(f"DROP TRIGGER {name}")
-        for index in ("summary_volunteer_years_cover", "summary_groups_cover", "volunteers_number_cover",
+        for index in ("summary_volunteer_years_cover", "summary_volunteers_cover", "summary_groups_cover", "volunteers_number_cover",
                       "volunteers_id_cover", "people_name_cover"):
             registry.db.execute(f"DROP INDEX {index}")
         for table in ("summary_volunteer_years", "organisation_tree"):

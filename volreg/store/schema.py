@@ -675,8 +675,9 @@ def m014_speed(db: Database) -> None:
     - ``organisation_tree`` (ancestor, descendant, depth): every organisation with everything under it
       (itself at depth 0), so a subtree is one indexed range instead of a recursive query per question;
     - covering indexes, so that the summary reads never visit a table row: the year summary by status and
-      year, the per-organisation (and per-studio) month rows, volunteers by number and by id (with their
-      person), people by id (with their name), which every answer by volunteer joins on.
+      year, the all-time summary by status and volunteer, the per-organisation (and per-studio) month rows,
+      volunteers by number and by id (with their person), people by id (with their name), which every answer
+      by volunteer joins on.
 
     Both tables are backfilled here (the years from the month summary, the closure from ``parent``), and
     every summary trigger is reinstalled from :data:`volreg.store.summaries.TRIGGERS`, which now also keeps
@@ -704,6 +705,7 @@ def m014_speed(db: Database) -> None:
         );
         CREATE INDEX organisation_tree_descendant ON organisation_tree(descendant, ancestor, depth);
         CREATE INDEX summary_volunteer_years_cover ON summary_volunteer_years(status, year, volunteer, minutes, records);
+        CREATE INDEX summary_volunteers_cover ON summary_volunteers(status, volunteer, minutes, records);
         CREATE INDEX summary_groups_cover ON summary_groups(status, grouping, k1, k2, month, minutes, records, volunteers);
         CREATE INDEX volunteers_number_cover ON volunteers(number, id, person);
         CREATE INDEX volunteers_id_cover ON volunteers(id, number, person);

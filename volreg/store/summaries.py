@@ -296,7 +296,7 @@ _KEY_NAMES = {
 }
 # Names are joined onto the aggregated rows, one look-up per group rather than one per summary row.
 _NAME_JOINS = {
-    "volunteer": "JOIN volunteers v ON v.id = x.volunteer JOIN people p ON p.id = v.person",
+    "volunteer": "JOIN volunteers v INDEXED BY volunteers_id_cover ON v.id = x.volunteer JOIN people p INDEXED BY people_name_cover ON p.id = v.person",
     "organisation": "LEFT JOIN organisations o ON o.id = x.k1",
     "studio": "LEFT JOIN studios s ON s.id = x.k1",
 }
@@ -452,12 +452,14 @@ def hours_sql(
 
 
 def _volunteers_in_order(table: str, condition: str) -> str:
+    cover = f" INDEXED BY {table}_cover"  # the summary row's values from the index, not the table
     # CROSS JOIN keeps the volunteers outside, so their number index gives the order and nothing is sorted.
     return (
         "SELECT v.id AS volunteer, p.name AS volunteer_name, v.number AS volunteer_number, g.minutes AS minutes, "
         "ROUND(g.minutes / 60.0, 2) AS hours, g.records AS records, 1 AS volunteers "
-        f"FROM volunteers v CROSS JOIN {table} g ON g.status = ? AND g.volunteer = v.id{condition} "
-        "JOIN people p ON p.id = v.person ORDER BY v.number"
+        f"FROM volunteers v INDEXED BY volunteers_number_cover CROSS JOIN {table} g{cover} "
+        f"ON g.status = ? AND g.volunteer = v.id{condition} JOIN people p INDEXED BY people_name_cover "
+        "ON p.id = v.person ORDER BY v.number"
     )
 
 
@@ -470,7 +472,8 @@ def top_volunteers_sql(status: str, top: int) -> tuple[str, list[Any]]:
         "SELECT g.volunteer AS volunteer, p.name AS volunteer_name, v.number AS volunteer_number, "
         "g.minutes AS minutes, ROUND(g.minutes / 60.0, 2) AS hours, g.records AS records, 1 AS volunteers "
         "FROM summary_volunteers g INDEXED BY summary_volunteers_minutes "
-        "JOIN volunteers v ON v.id = g.volunteer JOIN people p ON p.id = v.person WHERE g.status = ? AND g.minutes >= "
+        "JOIN volunteers v INDEXED BY volunteers_id_cover ON v.id = g.volunteer JOIN people p INDEXED BY people_name_cover ON p.id = v.person "
+        "WHERE g.status = ? AND g.minutes >= "
         "COALESCE((SELECT minutes FROM summary_volunteers WHERE status = ? ORDER BY minutes DESC LIMIT 1 OFFSET ?), 0)"
         " ORDER BY g.minutes DESC, v.number, g.volunteer LIMIT ?"
     )
@@ -486,10 +489,11 @@ def stars_sql(limits: Sequence[int]) -> tuple[str, list[Any]]:
     """
     return star_columns_sql(
         "(SELECT g.volunteer AS volunteer, p.name AS volunteer_name, g.minutes AS minutes FROM summary_volunteers g "
-        "INDEXED BY summary_volunteers_minutes JOIN volunteers v ON v.id = g.volunteer JOIN people p ON p.id = v.person "
+        "INDEXED BY summary_volunteers_minutes JOIN volunteers v INDEXED BY volunteers_id_cover ON v.id = g.volunteer "
+        "JOIN people p INDEXED BY people_name_cover ON p.id = v.person "
         "WHERE g.status = 'verified' ORDER BY g.minutes DESC, v.number)",
         "(SELECT v.id AS volunteer, p.name AS volunteer_name, 0 AS minutes FROM volunteers v "
-        "JOIN people p ON p.id = v.person WHERE NOT EXISTS (SELECT 1 FROM summary_volunteers g "
+        "INDEXED BY volunteers_number_cover JOIN people p INDEXED BY people_name_cover ON p.id = v.person WHERE NOT EXISTS (SELECT 1 FROM summary_volunteers g "
         "WHERE g.status = 'verified' AND g.volunteer = v.id) ORDER BY v.number)",
         limits,
     )
