@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import sqlite3
@@ -59,6 +60,8 @@ def questions(registry: volreg.Registry, conn: sqlite3.Connection) -> list[dict[
                "UNION SELECT o.id FROM organisations o JOIN subtree s ON o.parent = s.id) ")
     limits = [round(h * 60) for h in registry.settings.star_thresholds]
     star = "(" + " + ".join(f"(m >= {limit})" for limit in limits) + ")"
+    duck_star = "(" + " + ".join(f"CAST(m >= {limit} AS INTEGER)" for limit in limits) + ")"
+    PANDAS["star levels of everyone"] = _pd_stars(limits)
     return [
         dict(name="one volunteer's hours in a year",
              volreg=lambda: volreg.hours(registry, volunteer=top_volunteer, start=YEAR[0], end=YEAR[1]),
@@ -94,12 +97,18 @@ def questions(registry: volreg.Registry, conn: sqlite3.Connection) -> list[dict[
              sql="SELECT r.volunteer, sum(r.minutes) AS m, count(*) FROM service_records r "
                  "JOIN volunteers v ON v.id = r.volunteer WHERE r.status = 'verified' "
                  "GROUP BY r.volunteer ORDER BY m DESC, v.number LIMIT 100",
-             params=[], cols=("volunteer", "minutes", "records")),
+             duck="SELECT r.volunteer, sum(r.minutes) AS m, count(*) FROM service_records r "
+                  "JOIN volunteers v ON v.id = r.volunteer WHERE r.status = 'verified' "
+                  "GROUP BY r.volunteer, v.number ORDER BY m DESC, v.number LIMIT 100",
+             params=[], cols=("volunteer", "minutes", "records"), ranked=True),
         dict(name="star levels of everyone",
              volreg=lambda: volreg.star_levels(registry),
              sql=f"SELECT volunteer, {star} FROM (SELECT v.id AS volunteer, coalesce(sum(r.minutes), 0) AS m "
                  "FROM volunteers v LEFT JOIN service_records r ON r.volunteer = v.id AND r.status = 'verified' "
                  "GROUP BY v.id)",
+             duck=f"SELECT volunteer, {duck_star} FROM (SELECT v.id AS volunteer, coalesce(sum(r.minutes), 0) AS m "
+                  "FROM volunteers v LEFT JOIN service_records r ON r.volunteer = v.id AND r.status = 'verified' "
+                  "GROUP BY v.id)",
              params=[], cols=("volunteer", "star"), unordered=True),
         dict(name="activity counts per studio and category", headline=True,
              volreg=lambda: volreg.activity_counts(registry, by=("studio", "category")),
@@ -117,7 +126,7 @@ def questions(registry: volreg.Registry, conn: sqlite3.Connection) -> list[dict[
              volreg=lambda: volreg.honour_roll(registry, honour="china_good_person", include_counted=False),
              sql="SELECT h.id FROM honours h JOIN people p ON p.id = h.person WHERE h.honour = ? "
                  "ORDER BY h.year, h.period, h.awarded_on, p.name, h.id",
-             params=["china_good_person"], cols=("id",)),
+             params=["china_good_person"], cols=("id",), ranked=True),
     ]
 
 
@@ -130,36 +139,201 @@ def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
-def compare(question: dict[str, Any], result: volreg.Result, rows: list[tuple]) -> None:
-    """Raise AssertionError when volreg's rows and the hand SQL's rows differ."""
+def _built(result: volreg.Result) -> volreg.Result:
+    """The result with every row read (a lazy result reads only its first page until asked)."""
+    result.tuples()
+    return result
+
+
+def _plain(value: Any) -> Any:
+    """A peer's value as Python: numpy numbers as int/float, missing values as None."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def compare(question: dict[str, Any], result: volreg.Result, rows: list[tuple], peer: str = "hand SQL") -> None:
+    """Raise AssertionError when volreg's rows and a peer's rows differ."""
     mine = [tuple(row[c] for c in question["cols"]) for row in result]
-    theirs = [tuple(r) for r in rows]
-    if question.get("unordered"):
+    theirs = [tuple(_plain(v) for v in r) for r in rows]
+    if question.get("unordered") or (peer != "hand SQL" and not question.get("ranked")):
         mine, theirs = sorted(mine, key=repr), sorted(theirs, key=repr)
     if mine != theirs:
-        raise AssertionError(f"{question['name']}: volreg and hand SQL disagree "
+        raise AssertionError(f"{question['name']}: volreg and {peer} disagree "
                              f"({len(mine)} vs {len(theirs)} rows; first {mine[:2]} vs {theirs[:2]})")
 
 
-def run_queries(path: Path, runs: int, plans: bool = False) -> list[dict[str, Any]]:
-    """Time and check every question; return one row per question."""
+def run_queries(path: Path, runs: int, plans: bool = False, peers: bool = False) -> list[dict[str, Any]]:
+    """Time and check every question; return one row per question.
+
+    With ``peers``, DuckDB (every table the questions read copied into memory first, not timed) and pandas
+    (the same tables as DataFrames) answer each question too, in the same process, checked equal first.
+    """
     registry = volreg.open(path, key=KEY)
     conn = sqlite3.connect(path)
     out = []
+    tables = load_peers(conn) if peers else None
     for q in questions(registry, conn):
         if plans:
             print(q["name"], file=sys.stderr)
             for row in conn.execute("EXPLAIN QUERY PLAN " + q["sql"], q["params"]):
                 print("   ", row[-1], file=sys.stderr)
-        mine_t, mine = median_time(lambda q=q: q["volreg"](), runs)
+        mine_t, mine = median_time(lambda q=q: _built(q["volreg"]()), runs)
         hand_t, rows = median_time(lambda q=q: conn.execute(q["sql"], q["params"]).fetchall(), runs)
         compare(q, mine, rows)
-        out.append({"question": q["name"], "volreg_ms": mine_t * 1000, "sql_ms": hand_t * 1000,
-                    "ratio": mine_t / hand_t if hand_t else float("inf"), "rows": len(mine),
-                    "headline": bool(q.get("headline"))})
+        row = {"question": q["name"], "volreg_ms": mine_t * 1000, "sql_ms": hand_t * 1000,
+               "ratio": mine_t / hand_t if hand_t else float("inf"), "rows": len(mine),
+               "headline": bool(q.get("headline"))}
+        if tables is not None:
+            duck, frames = tables
+            sql = q.get("duck", q["sql"])
+            duck_t, duck_rows = median_time(lambda sql=sql, q=q, duck=duck: duck.execute(sql, q["params"]).fetchall(), runs)
+            compare(q, mine, duck_rows, "DuckDB")
+            panda_t, panda_rows = median_time(lambda q=q, frames=frames: PANDAS[q["name"]](frames, q["params"]), runs)
+            compare(q, mine, panda_rows, "pandas")
+            row.update(duck_ms=duck_t * 1000, pandas_ms=panda_t * 1000, duck_ratio=mine_t / duck_t)
+        first_t, _ = median_time(lambda q=q: q["volreg"]()[:100], runs)
+        row["first_ms"] = first_t * 1000
+        out.append(row)
     conn.close()
     registry.close()
     return out
+
+
+# -- peers: DuckDB with the tables in memory, and pandas -------------------------------------------------------
+
+PEER_TABLES = {
+    "service_records": "id, volunteer, activity, status, start, start_utc, minutes",
+    "activities": "id, organiser, studio, category",
+    "volunteers": "id, number, person",
+    "people": "id, name",
+    "organisations": "id, parent, kind",
+    "nominations": "id, category, status",
+    "honours": "id, honour, person, year, period, awarded_on",
+}
+"""The columns of each table the questions read: what an analyst would load."""
+
+
+def load_peers(conn: sqlite3.Connection) -> tuple[Any, dict[str, Any]]:
+    """The tables as pandas DataFrames and as DuckDB in-memory tables (loading not timed)."""
+    try:
+        import duckdb
+        import pandas
+    except ImportError:
+        raise SystemExit("--peers needs duckdb and pandas: pip install -e '.[bench]'") from None
+    duck = duckdb.connect()
+    frames = {}
+    for name, columns in PEER_TABLES.items():
+        frame = pandas.read_sql_query(f"SELECT {columns} FROM [{name}]", conn)
+        frames[name] = frame
+        duck.register("frame", frame)
+        duck.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
+        duck.unregister("frame")
+    duck.execute("ANALYZE")
+    return duck, frames
+
+
+def _verified_with_activity(f: dict[str, Any]) -> Any:
+    records = f["service_records"]
+    verified = records[records.status == "verified"]
+    return verified.merge(f["activities"], left_on="activity", right_on="id", suffixes=("", "_a"))
+
+
+def _pd_groups(frame: Any, keys: list[str]) -> list[tuple]:
+    grouped = frame.groupby(keys, dropna=False).agg(m=("minutes", "sum"), n=("minutes", "size"),
+                                                    v=("volunteer", "nunique"))
+    return [(*(k if isinstance(k, tuple) else (k,)), m, n, v) for k, m, n, v in grouped.itertuples()]
+
+
+def _pd_one(f: dict[str, Any], p: list[Any]) -> list[tuple]:
+    r = f["service_records"]
+    r = r[(r.volunteer == p[0]) & (r.start_utc >= p[1]) & (r.start_utc < p[2]) & (r.status == "verified")]
+    return [(int(r.minutes.sum()), len(r))]
+
+
+def _pd_per_volunteer(f: dict[str, Any], p: list[Any]) -> list[tuple]:
+    r = f["service_records"]
+    r = r[(r.status == "verified") & (r.start_utc >= p[0]) & (r.start_utc < p[1])]
+    grouped = r.groupby("volunteer").minutes.agg(["sum", "size"])
+    return list(grouped.itertuples())
+
+
+def _pd_subtree(f: dict[str, Any], p: list[Any]) -> list[tuple]:
+    orgs = f["organisations"]
+    children: dict[Any, list[Any]] = {}
+    for org, parent in zip(orgs.id, orgs.parent, strict=True):
+        children.setdefault(parent, []).append(org)
+    under, todo = set(), [p[0]]
+    while todo:
+        org = todo.pop()
+        if org not in under:
+            under.add(org)
+            todo += children.get(org, [])
+    r = _verified_with_activity(f)
+    r = r[r.organiser.isin(under)].assign(month=lambda x: x.start.str[:7])
+    return _pd_groups(r, ["month"])
+
+
+def _pd_by(key: str) -> Callable[[dict[str, Any], list[Any]], list[tuple]]:
+    def ask(f: dict[str, Any], p: list[Any]) -> list[tuple]:
+        r = _verified_with_activity(f).assign(month=lambda x: x.start.str[:7])
+        return _pd_groups(r, [key, "month"])
+    return ask
+
+
+def _pd_top(f: dict[str, Any], p: list[Any]) -> list[tuple]:
+    r = f["service_records"]
+    totals = r[r.status == "verified"].groupby("volunteer").minutes.agg(["sum", "size"]).reset_index()
+    totals = totals.merge(f["volunteers"], left_on="volunteer", right_on="id")
+    totals = totals.sort_values(["sum", "number"], ascending=[False, True]).head(100)
+    return list(totals[["volunteer", "sum", "size"]].itertuples(index=False))
+
+
+def _pd_stars(limits: list[int]) -> Callable[[dict[str, Any], list[Any]], list[tuple]]:
+    def ask(f: dict[str, Any], p: list[Any]) -> list[tuple]:
+        r = f["service_records"]
+        totals = r[r.status == "verified"].groupby("volunteer").minutes.sum()
+        minutes = totals.reindex(f["volunteers"].id, fill_value=0)
+        stars = sum((minutes >= limit).astype(int) for limit in limits)
+        return list(zip(minutes.index, stars, strict=True))
+    return ask
+
+
+def _pd_activity_counts(f: dict[str, Any], p: list[Any]) -> list[tuple]:
+    r = f["service_records"]
+    joined = f["activities"].merge(r[r.status == "verified"], left_on="id", right_on="activity", how="left",
+                                   suffixes=("", "_r"))
+    grouped = joined.groupby(["studio", "category"], dropna=False).agg(
+        a=("id", "nunique"), v=("volunteer", "nunique"), n=("id_r", "count"), m=("minutes", "sum"))
+    return [(s, c, a, v, n, int(m)) for (s, c), a, v, n, m in grouped.itertuples()]
+
+
+def _pd_nominations(f: dict[str, Any], p: list[Any]) -> list[tuple]:
+    grouped = f["nominations"].groupby(["category", "status"], dropna=False).size()
+    return [(c, s, n) for (c, s), n in grouped.items()]
+
+
+def _pd_roll(f: dict[str, Any], p: list[Any]) -> list[tuple]:
+    h = f["honours"]
+    h = h[h.honour == p[0]].merge(f["people"], left_on="person", right_on="id", suffixes=("", "_p"))
+    h = h.sort_values(["year", "period", "awarded_on", "name", "id"])
+    return [(i,) for i in h.id]
+
+
+PANDAS: dict[str, Callable[[dict[str, Any], list[Any]], list[tuple]]] = {
+    "one volunteer's hours in a year": _pd_one,
+    "hours per volunteer in a year": _pd_per_volunteer,
+    "hours per organisation subtree per month": _pd_subtree,
+    "hours per organisation per month": _pd_by("organiser"),
+    "hours per studio per month": _pd_by("studio"),
+    "top 100 volunteers": _pd_top,
+    "activity counts per studio and category": _pd_activity_counts,
+    "nomination counts per category and status": _pd_nominations,
+    "honour roll of one title": _pd_roll,
+}
+"""Each question in pandas, as an analyst would write it (stars are added per registry thresholds)."""
 
 
 # -- import and cold open, each in its own process so peak RSS is its own -------------------------------
@@ -353,11 +527,20 @@ def run_cold(path: Path) -> dict[str, Any]:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| question | volreg ms | hand SQL ms | ratio | rows |", "|---|---:|---:|---:|---:|"]
+    peers = any("duck_ms" in r for r in rows)
+    head = "| question | volreg ms | first 100 rows ms | hand SQL ms | volreg ÷ hand SQL |"
+    rule = "|---|---:|---:|---:|---:|"
+    if peers:
+        head += " DuckDB in memory ms | pandas ms | volreg ÷ DuckDB |"
+        rule += "---:|---:|---:|"
+    lines = [head + " rows |", rule + "---:|"]
     for r in rows:
         mark = " *" if r["headline"] else ""
-        lines.append(f"| {r['question']}{mark} | {r['volreg_ms']:.1f} | {r['sql_ms']:.1f} | {r['ratio']:.2f} | "
-                     f"{r['rows']} |")
+        line = (f"| {r['question']}{mark} | {r['volreg_ms']:.1f} | {r['first_ms']:.1f} | {r['sql_ms']:.1f} | "
+                f"{r['ratio']:.2f} |")
+        if peers:
+            line += f" {r['duck_ms']:.1f} | {r['pandas_ms']:.1f} | {r['duck_ratio']:.2f} |"
+        lines.append(line + f" {r['rows']} |")
     return "\n".join(lines)
 
 
@@ -366,6 +549,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("db", type=Path)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--plans", action="store_true", help="print EXPLAIN QUERY PLAN of each hand query")
+    parser.add_argument("--peers", action="store_true",
+                        help="also time DuckDB (tables in memory) and pandas on the same questions (extra 'bench')")
     parser.add_argument("--insert-rows", type=int, default=0,
                         help="also time executemany of this many stored records into a fresh registry")
     parser.add_argument("--cache-mb", type=int, default=0,
@@ -392,8 +577,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{args.db}: {records} record versions ({meta[0] if meta else 'not generated'}); "
           f"{platform.python_implementation()} {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
           f"{platform.machine()}, median of {args.runs}")
-    print(table(run_queries(args.db, args.runs, args.plans)))
-    print("(* headline question: target under 50 ms)")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} before the queries")
+    print(table(run_queries(args.db, args.runs, args.plans, args.peers)))
+    print(f"(* headline question: target under 20 ms); load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     from volreg.io.importer import HANDLERS
 
     if "service_records" not in HANDLERS:

@@ -11,7 +11,6 @@ from factories import make_id_number
 
 import volreg
 from volreg.cli import cli
-from volreg.queries import summaries
 from volreg.queries.sql import NO_STUDIO
 
 
@@ -32,12 +31,11 @@ def scene(registry: volreg.Registry, city: volreg.Organisation, make_volunteer: 
 
 
 @pytest.fixture(params=[True, False], ids=["summaries", "records"])
-def either_path(request: pytest.FixtureRequest) -> Iterator[None]:
+def either_path(request: pytest.FixtureRequest, registry) -> Iterator[None]:
     """Answer from the summary tables and from the records: both must agree on the label and the order."""
-    saved = summaries.USE_SUMMARIES
-    summaries.USE_SUMMARIES = request.param
+    registry.session.summaries = request.param
     yield
-    summaries.USE_SUMMARIES = saved
+    registry.session.summaries = True
 
 
 @pytest.mark.parametrize("query", [

@@ -3,6 +3,7 @@ exactly what the query on the records answers."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,17 +15,24 @@ from strategies import ACTIVITY_DAYS, SLOTS, VOLUNTEERS, build_world
 import volreg
 from volreg.base import new_id
 from volreg.model import ServiceRecord
-from volreg.queries import summaries
-from volreg.store.bulk import insert_records
+from volreg.store import summaries
+from volreg.store.summaries import insert_records
 from volreg.timeutil import get_zone
 
-SUMMARY_TABLES = ("summary_volunteer_months", "summary_volunteers", "summary_groups", "summary_group_members")
+SUMMARY_TABLES = ("summary_volunteer_months", "summary_volunteer_years", "summary_volunteers", "summary_groups",
+                  "summary_group_members", "organisation_tree")
 
 # What each summary table must hold, computed from the records alone.
 EXPECTED = {
     "summary_volunteer_months": "SELECT status, volunteer, substr(start, 1, 7), sum(minutes), count(*) "
     "FROM service_records GROUP BY 1, 2, 3",
+    "summary_volunteer_years": "SELECT status, CAST(substr(start, 1, 4) AS INTEGER), volunteer, sum(minutes), count(*) "
+    "FROM service_records GROUP BY 1, 2, 3",
     "summary_volunteers": "SELECT status, volunteer, sum(minutes), count(*) FROM service_records GROUP BY 1, 2",
+    # The closure of the tree, walked from each organisation up through its parents.
+    "organisation_tree": "WITH RECURSIVE up(ancestor, descendant, depth) AS (SELECT id, id, 0 FROM organisations "
+    "UNION ALL SELECT o.parent, up.descendant, up.depth + 1 FROM up JOIN organisations o ON o.id = up.ancestor "
+    "WHERE o.parent IS NOT NULL) SELECT ancestor, descendant, depth FROM up",
     "summary_group_members": " UNION ALL ".join(
         f"SELECT r.status, '{name}', {k1}, {k2}, {month}, r.volunteer, sum(r.minutes), count(*) "
         "FROM service_records r JOIN activities a ON a.id = r.activity GROUP BY 1, 2, 3, 4, 5, 6"
@@ -37,7 +45,9 @@ EXPECTED = {
 }
 COLUMNS = {
     "summary_volunteer_months": "status, volunteer, month, minutes, records",
+    "summary_volunteer_years": "status, year, volunteer, minutes, records",
     "summary_volunteers": "status, volunteer, minutes, records",
+    "organisation_tree": "ancestor, descendant, depth",
     "summary_group_members": "status, grouping, k1, k2, month, volunteer, minutes, records",
     "summary_groups": "status, grouping, k1, k2, month, minutes, records, volunteers",
 }
@@ -97,6 +107,13 @@ def questions(registry: volreg.Registry) -> list[tuple[str, Any]]:
         ("one volunteer", lambda: volreg.hours(registry, volunteer=volunteer, **year)),
         ("one volunteer by month", lambda: volreg.hours(registry, by="month", volunteer=volunteer)),
         ("subtree by month", lambda: volreg.hours(registry, by="month", organisation=city)),
+        ("subtree by month in 2024", lambda: volreg.hours(registry, by="month", organisation=city, **year)),
+        ("subtree activities", lambda: volreg.activity_counts(registry, by="category", organisation=city)),
+        ("volunteers in a year", lambda: volreg.hours(registry, by="volunteer", start="2024-01-01", end="2025-01-01")),
+        ("volunteers in two years", lambda: volreg.hours(registry, by=("volunteer", "year"), start="2023-01-01",
+                                                          end="2025-01-01")),
+        ("pending volunteers in a year", lambda: volreg.hours(registry, by="volunteer", status="pending", **year)),
+        ("stars by default", lambda: volreg.star_levels(registry)),
         ("subtree by org month", lambda: volreg.hours(registry, by=("organisation", "month"), organisation=community)),
         ("studio by month", lambda: volreg.hours(registry, by="month", studio=studio, start="2024-02-01")),
         ("mid-month range", lambda: volreg.hours(registry, by="volunteer", start="2024-01-15 08:30")),
@@ -115,11 +132,11 @@ def questions(registry: volreg.Registry) -> list[tuple[str, Any]]:
 def assert_fast_paths_agree(registry: volreg.Registry, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each question gets the same columns and rows with the summaries as without them."""
     for name, ask in questions(registry):
-        monkeypatch.setattr(summaries, "USE_SUMMARIES", True)
+        registry.session.summaries = True
         fast = ask()
-        monkeypatch.setattr(summaries, "USE_SUMMARIES", False)
+        registry.session.summaries = False
         slow = ask()
-        monkeypatch.setattr(summaries, "USE_SUMMARIES", True)
+        registry.session.summaries = True
         assert slow.columns == fast.columns, name
         assert slow.to_dicts() == fast.to_dicts(), name
 
@@ -131,6 +148,8 @@ operations = st.lists(
         st.tuples(st.sampled_from(("verify", "reject", "void")), st.integers(0, 40)),
         st.tuples(st.just("correct"), st.integers(0, 40), st.integers(1, 59)),
         st.tuples(st.just("move"), st.integers(0, len(ACTIVITY_DAYS) - 1), st.integers(0, 2)),
+        st.tuples(st.just("organisation"), st.integers(0, 5)),
+        st.tuples(st.just("reparent"), st.integers(0, 5), st.integers(0, 6)),
         st.tuples(
             st.sampled_from(("bulk", "bulk_fails", "bulk_abandoned")),
             st.lists(st.tuples(st.integers(0, VOLUNTEERS - 1), st.integers(0, len(ACTIVITY_DAYS) - 1),
@@ -140,8 +159,10 @@ operations = st.lists(
     ),
     max_size=30,
 )
-"""Random writes: log, verify, reject, void, correct (minutes), move an activity to another studio, and
-batches through the bulk path (written; failing mid-batch on a duplicate id; rolled back by the caller)."""
+"""Random writes: log, verify, reject, void, correct (minutes), move an activity to another studio, add an
+organisation under another, move an organisation (with its subtree) under another or to the root (a move
+under itself is refused), and batches through the bulk path (written; failing mid-batch on a duplicate id;
+rolled back by the caller)."""
 
 
 def bulk_rows(registry: volreg.Registry, world: tuple[list[Any], list[Any]],
@@ -187,6 +208,15 @@ def apply(registry: volreg.Registry, world: tuple[list[Any], list[Any]], ops: li
                 with registry.transaction():
                     insert_records(registry._store, bulk_rows(registry, world, op[1]))
                     raise RuntimeError("abandon")
+            elif op[0] in ("organisation", "reparent"):
+                organisations = [o.id for o in registry.organisations()]
+                if op[0] == "organisation":
+                    registry.add_organisation(f"组织{len(organisations)}", parent=organisations[op[1] % len(organisations)])
+                else:
+                    parent = None if op[2] >= len(organisations) else organisations[op[2]]
+                    with registry.transaction():
+                        registry.db.execute("UPDATE organisations SET parent = ? WHERE id = ?",
+                                            [parent, organisations[op[1] % len(organisations)]])
             elif op[0] == "move":
                 # An import may change an activity's studio (volreg.io.kinds updates the row in place).
                 registry.db.execute("UPDATE activities SET studio = ? WHERE id = ?", [studios[op[2]], activities[op[1]].id])
@@ -200,7 +230,7 @@ def apply(registry: volreg.Registry, world: tuple[list[Any], list[Any]], ops: li
                     registry.void_service(record, by="审核员", reason="撤回")
                 else:
                     logged.append(registry.correct_service(record, by="审核员", reason="更正", minutes=op[2]).id)
-        except (volreg.VolregError, RuntimeError):
+        except (volreg.VolregError, RuntimeError, sqlite3.IntegrityError):
             pass
 
 
@@ -244,12 +274,53 @@ def test_an_upgraded_database_gets_its_summaries_from_the_existing_records(tmp_p
         for name in ("summary_record_insert", "summary_record_delete", "summary_record_update",
                      "summary_activity_update", "summary_activity_rekey", "summary_delta_apply"):
             registry.db.execute(f"DROP TRIGGER {name}")
-        for table in (*SUMMARY_TABLES, "summary_delta"):
+        for table in ("summary_volunteer_months", "summary_volunteers", "summary_groups", "summary_group_members",
+                      "summary_delta"):
             registry.db.execute(f"DROP TABLE {table}")
         registry.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm005_summaries'")
     with volreg.open(path, key="test-key-16-bytes") as registry:
         assert_summaries_exact(registry)
         assert 2 == volreg.hours(registry).to_dicts()[0]["volunteers"]
+
+
+def test_an_upgraded_database_gets_its_year_summary_and_closure(tmp_path: Any) -> None:
+    """Migration m014 backfills the year summary and the organisation closure, and installs the triggers
+    that keep them: writes after the upgrade keep every summary exact."""
+    path = tmp_path / "old.db"
+    with volreg.open(path, key="test-key-16-bytes") as registry:
+        volunteers, activities = build_world(registry)
+        for n, volunteer in enumerate(volunteers):
+            registry.verify_service(registry.log_service(volunteer, activities[n], start=f"{ACTIVITY_DAYS[n]} 09:00",
+                                                         minutes=30 + n), by="审核员")
+        for name in ("organisation_tree_insert", "organisation_tree_reparent", "organisation_tree_rekey",
+                     "organisation_tree_delete"):
+            registry.db.execute(f"DROP TRIGGER {name}")
+        for index in ("summary_volunteer_years_cover", "summary_volunteers_cover", "summary_groups_cover", "volunteers_number_cover",
+                      "volunteers_id_cover", "people_name_cover"):
+            registry.db.execute(f"DROP INDEX {index}")
+        for table in ("summary_volunteer_years", "organisation_tree"):
+            registry.db.execute(f"DROP TABLE {table}")
+        registry.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm014_speed'")
+    with volreg.open(path, key="test-key-16-bytes") as registry:
+        assert_summaries_exact(registry)
+        street = registry.add_organisation("街道", kind="street", parent=next(registry.organisations(kind="city_office")))
+        registry.db.execute("UPDATE organisations SET parent = ? WHERE kind = 'community'", [street.id])
+        registry.log_service(volunteers[0], activities[4], start=f"{ACTIVITY_DAYS[4]} 12:00", minutes=20)
+        assert_summaries_exact(registry)
+        assert 3 == registry.db.execute("SELECT count(*) FROM organisation_tree WHERE descendant = ?",
+                                        [next(registry.organisations(kind="community")).id]).fetchone()[0]
+
+
+def test_an_organisation_cannot_be_moved_under_itself(registry: volreg.Registry) -> None:
+    """Moving an organisation under one of its own descendants is refused and changes nothing."""
+    build_world(registry)
+    city = next(registry.organisations(kind="city_office"))
+    community = next(registry.organisations(kind="community"))
+    before = registry.db.execute("SELECT * FROM organisation_tree ORDER BY 1, 2").fetchall()
+    with pytest.raises(sqlite3.IntegrityError, match="under itself"):
+        registry.db.execute("UPDATE organisations SET parent = ? WHERE id = ?", [community.id, city.id])
+    assert before == registry.db.execute("SELECT * FROM organisation_tree ORDER BY 1, 2").fetchall()
+    assert_summaries_exact(registry)
 
 
 def test_a_bulk_import_then_corrections_and_voids_keeps_the_summaries_exact(registry: volreg.Registry,
@@ -287,10 +358,8 @@ def test_a_bulk_import_then_corrections_and_voids_keeps_the_summaries_exact(regi
 def test_the_bulk_path_reads_only_the_new_rows(registry: volreg.Registry) -> None:
     """Every statement of the bulk path reads the batch by rowid range, never a scan of the records or of the
     activities (at city scale such a plan turns a batch of 500 records into a 2,000,000-row scan)."""
-    from volreg.store import bulk
-
-    registry.db.execute(bulk._MAKE_BATCH_MEMBERS)
-    for sql in (bulk._VOLUNTEER_MONTHS, bulk._VOLUNTEERS, bulk._FILL_BATCH_MEMBERS):
+    registry.db.execute(summaries._MAKE_BATCH_MEMBERS)
+    for sql in summaries.BATCH_READS:
         plan = [row[-1] for row in registry.db.execute("EXPLAIN QUERY PLAN " + sql, [0] * sql.count("?"))]
         assert not [step for step in plan if step.startswith("SCAN")], plan
         assert any("rowid>?" in step for step in plan), plan

@@ -4,7 +4,10 @@ Open a registry with :func:`volreg.open`; write through :class:`volreg.Registry`
 with the query functions, which return a :class:`volreg.Result`.
 """
 
-from . import rules
+from . import (
+    _lean,  # noqa: F401  (first: sqlite-utils without pandas, see the module)
+    rules,
+)
 from .checks import CheckProblem, check
 from .errors import (
     Busy,
@@ -20,6 +23,7 @@ from .errors import (
     ReviewerConflict,
     RuleViolation,
     SchemaTooNew,
+    StaleResult,
     VolregError,
 )
 from .io import ImportReport, Problem, export_registry, import_file, import_registry
@@ -92,6 +96,7 @@ __all__ = [
     "ReviewerConflict",
     "RuleViolation",
     "SchemaTooNew",
+    "StaleResult",
     "Score",
     "ServiceRecord",
     "Settings",

@@ -24,6 +24,7 @@ __all__ = [
     "Busy",
     "KeyFileError",
     "ErasureIncomplete",
+    "StaleResult",
 ]
 
 
@@ -239,4 +240,23 @@ class ErasureIncomplete(VolregError, RuntimeError):
         super().__init__(
             f"the erasure is committed but not yet physically complete in {path}: {detail}; another connection "
             "holds an old snapshot. Close it, then run registry.complete_erasure() (or volreg check)"
+        )
+
+
+class StaleResult(VolregError, RuntimeError):
+    """A :class:`volreg.Result` was read on after the registry changed what it answers; ask the question again.
+
+    A large result reads its first rows when it is made and the rest when they are first needed; if the
+    registry changed in between so that the answer is no longer the one whose first rows were shown, the
+    rest is refused rather than mixed with them.
+
+    Attributes:
+        rows: how many rows had been read when the change was found.
+    """
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        super().__init__(
+            f"the registry changed after the first {rows} rows of this result were read, and the answer is no "
+            "longer the same; ask the question again (or read the whole result, e.g. list(result), before writing)"
         )

@@ -9,6 +9,7 @@ touches a private name of the registry, so the inside can change without breakin
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -59,6 +60,9 @@ class Session:
         self._key = key
         self.key_source = key_source
         self.path = path
+        self.summaries = True
+        """Whether query functions may answer from the summary tables (the default); False makes them
+        recount the records, which is what the summaries are checked against."""
 
     def __repr__(self) -> str:
         return f"<volreg.Session {self.path or ':memory:'}>"
@@ -68,6 +72,17 @@ class Session:
     def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
         """Lazily iterate a read's rows as dicts (parameters bound and checked)."""
         return self.store.rows(sql, params)
+
+    def cursor(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """Run a read and return its cursor: rows as tuples, in the order of ``description``'s columns.
+
+        Read it to the end before the next write through this registry.
+        """
+        return self.store.cursor(sql, params)
+
+    def stamp(self) -> tuple[int, int]:
+        """A value that changes whenever the registry's data may have changed (any write, any commit)."""
+        return self.store.stamp()
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         """The first row of a read, or None."""

@@ -6,8 +6,8 @@ from typing import Any
 
 from ..errors import InvalidValue
 from ..model import ACTIVITY_KINDS
+from ..store import summaries
 from ..timeutil import parse_datetime, to_utc_text
-from . import summaries
 from .result import Result
 from .sql import Filters, check_by, check_registry, no_studio_name, period_expr
 
@@ -78,11 +78,11 @@ def activity_counts(
     check_registry(registry)
     dims = check_by(by, ACTIVITY_DIMENSIONS)
     unfiltered = all(f is None for f in (start, end, studio, organisation, category, kind, theme))
-    fast = summaries.activity_counts_sql(dims) if summaries.USE_SUMMARIES and unfiltered else None
+    fast = summaries.activity_counts_sql(dims) if registry.session.summaries and unfiltered else None
     if fast is not None:
         header = [c for d in dims for c in (d, f"{d}_name")]
         header += ["activities", "participants", "service_records", "minutes", "hours"]
-        return Result(header, registry.session.rows(fast))
+        return Result.from_query(registry.session, header, fast)
     filters = Filters()
     if organisation is not None:
         filters.within("a.organiser", registry.session.ref("organisation", organisation))
@@ -140,5 +140,4 @@ def activity_counts(
     if keys:
         sql += " GROUP BY " + ", ".join(keys)
         sql += " ORDER BY " + ", ".join(f"({k}) IS NULL, {k}" for k in keys)
-    rows = registry.session.rows(sql, filters.all_params())
-    return Result(columns, rows)
+    return Result.from_query(registry.session, columns, sql, filters.all_params())

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidValue
 from ..model import SERVICE_STATUSES
+from ..store import summaries
 from ..timeutil import to_utc_text
-from . import summaries
 from .result import Result
 from .sql import PERIODS, Filters, check_by, check_registry, names_of, no_studio_name, period_expr
 
@@ -149,16 +149,17 @@ def hours(
     since = None if starts is None else summaries.month_bound(starts, registry.zone)
     until = None if ends is None else summaries.month_bound(ends, registry.zone)
     whole_months = (starts is None or since is not None) and (ends is None or until is not None)
-    if summaries.USE_SUMMARIES and moment is None and whole_months:
+    if registry.session.summaries and moment is None and whole_months:
         fast = summaries.hours_sql(
             names=names, statuses=tuple(params), since=since, until=until,
             volunteer=volunteer_id, organisation=organisation_id, studio=studio_id,
             others=activity_id is not None or category_code is not None, top=top,
-            subtree=registry.session.store.subtree_sql(),
         )
         if fast is not None:
             header = [alias for name in names for alias, _ in _COLUMNS[name]]
-            return Result([*header, "minutes", "hours", "records", "volunteers"], registry.session.rows(*fast))
+            sql, fast_params, streams = fast
+            return Result.from_query(registry.session, [*header, "minutes", "hours", "records", "volunteers"],
+                                     sql, fast_params, streams=streams)
     filters = Filters()
     filters.add(clause, *params)
     if starts is not None:
@@ -202,4 +203,4 @@ def hours(
         else:
             sql += " ORDER BY " + ", ".join(order)
     header = [alias for alias, _ in columns] + ["minutes", "hours", "records", "volunteers"]
-    return Result(header, registry.session.rows(sql, query_params))
+    return Result.from_query(registry.session, header, sql, query_params)

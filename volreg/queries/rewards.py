@@ -1,7 +1,9 @@
 """Rewards: star levels (星级志愿者) and eligibility for any hours-based :class:`volreg.AwardRule`.
 
-Each call runs one SQL statement that adds up every volunteer's verified minutes (in the window and over
-all time); Python then only compares each volunteer's totals with the thresholds.  Thresholds are hours
+Star levels are one SQL statement, stars and hours to the next star included (from the summaries, in the
+order of the minutes index, unless ``as_of`` asks for the ledger as it stood).  ``eligible`` adds up every
+volunteer's verified minutes in the window and over all time in SQL; Python then compares each volunteer's
+totals with the thresholds of their age band.  Thresholds are hours
 and are compared in whole minutes, so a volunteer at exactly 100 h reaches the 100 h level.
 """
 
@@ -13,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from ..base import items_of
 from ..errors import InvalidValue
 from ..rules import AwardRule
+from ..store import summaries
 from ..timeutil import to_utc_text
-from . import summaries
 from .hours import status_clause
 from .result import Result
 from .sql import check_registry
@@ -37,8 +39,6 @@ def _hours_up(minutes: int) -> float:
 def _totals(registry: Registry, *, since: str | None, until: str | None, as_of: str | None,
             registered_before: str | None) -> list[dict[str, Any]]:
     """Per volunteer: verified minutes from ``since`` (UTC text) and over all time, before ``until``."""
-    if summaries.USE_SUMMARIES and since is None and until is None and as_of is None and registered_before is None:
-        return list(registry.session.rows(summaries.totals_sql()))
     status, params = status_clause("verified", as_of)
     join = [status]
     if until is not None:
@@ -90,24 +90,27 @@ def star_levels(registry: Registry, *, thresholds: Any = None, as_of: Any = None
     ) != sorted(set(levels)):
         raise InvalidValue("thresholds", "must be increasing positive hours", levels)
     limits = [_minutes(h) for h in levels]
+    columns = ("volunteer", "volunteer_name", "hours", "star", "to_next")
+    if as_of is None and registry.session.summaries:
+        sql, params = summaries.stars_sql(limits)
+        return Result.from_query(registry.session, columns, sql, params, streams=True)
+    # From the records: each volunteer's verified minutes (as of an instant: verified then and not since
+    # withdrawn, and registered by that day), the star columns in the same SQL.
     moment = None if as_of is None else registry.session.moment(as_of, "as_of")
-    rows = _totals(
-        registry, since=None, until=None, as_of=None if moment is None else to_utc_text(moment),
-        registered_before=None if moment is None else (moment.date() + timedelta(days=1)).isoformat(),
+    status, status_params = status_clause("verified", None if moment is None else to_utc_text(moment))
+    totals = (
+        "(SELECT v.id AS volunteer, p.name AS volunteer_name, v.number AS number, "
+        "COALESCE(SUM(r.minutes), 0) AS minutes FROM volunteers v JOIN people p ON p.id = v.person "
+        f"LEFT JOIN service_records r ON r.volunteer = v.id AND {status}"
     )
-    out = []
-    for row in rows:
-        minutes = row["lifetime_minutes"]
-        star = sum(1 for limit in limits if minutes >= limit)
-        out.append({
-            "volunteer": row["volunteer"],
-            "volunteer_name": row["volunteer_name"],
-            "hours": round(minutes / 60, 2),
-            "star": star,
-            "to_next": None if star == len(limits) else _hours_up(limits[star] - minutes),
-        })
-    out.sort(key=lambda r: -r["star"])  # stable: hours and number order from SQL stay within a star
-    return Result(("volunteer", "volunteer_name", "hours", "star", "to_next"), out)
+    totals_params: list[Any] = list(status_params)
+    if moment is not None:
+        totals += " WHERE v.registered_on < ?"
+        totals_params.append((moment.date() + timedelta(days=1)).isoformat())
+    totals += " GROUP BY v.id)"
+    sql, star_params = summaries.star_columns_sql(totals, None, limits)
+    return Result.from_query(registry.session, columns, sql + " ORDER BY t.minutes DESC, t.number",
+                             [*star_params, *totals_params])
 
 
 def eligible(registry: Registry, rule: AwardRule, *, on: Any, as_of: Any = None) -> Result:

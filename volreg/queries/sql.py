@@ -5,42 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidValue
-from ..store.filters import Filters
+from ..store.filters import NO_STUDIO, PERIODS, Filters, no_studio_name, period_expr
 from ..timeutil import MAX_YEAR, MIN_YEAR
 
 __all__ = [
     "Filters", "period_expr", "PERIODS", "NO_STUDIO", "no_studio_name", "check_by", "check_registry", "names_of",
     "year_of",
 ]
-
-PERIODS = ("year", "quarter", "month", "day")
-"""Time dimensions every query function can group by."""
-
-
-NO_STUDIO = "（无工作室）"
-"""The ``studio_name`` of the group of activities that no studio ran (grouped ``by="studio"``, listed last)."""
-
-
-def no_studio_name(studio: str, name: str) -> str:
-    """SQL for a studio's name that labels the no-studio group :data:`NO_STUDIO` instead of leaving it blank."""
-    return f"CASE WHEN {studio} IS NULL THEN '{NO_STUDIO}' ELSE {name} END"
-
-
-def period_expr(dimension: str, column: str) -> str:
-    """SQL for a time bucket of a local ISO 8601 text column (``2024-03-05T09:00:00+08:00``).
-
-    ``year`` is an integer; ``quarter`` reads ``2024-Q1``; ``month`` ``2024-03``; ``day`` ``2024-03-05``.
-    """
-    if dimension == "year":
-        return f"CAST(substr({column}, 1, 4) AS INTEGER)"
-    if dimension == "quarter":
-        return f"(substr({column}, 1, 4) || '-Q' || ((CAST(substr({column}, 6, 2) AS INTEGER) + 2) / 3))"
-    if dimension == "month":
-        return f"substr({column}, 1, 7)"
-    if dimension == "day":
-        return f"substr({column}, 1, 10)"
-    raise ValueError(dimension)
-
 
 def names_of(value: Any, field: str) -> tuple[Any, ...]:
     """A name, or a list or tuple of names, as a tuple; None is no names. Anything else is refused."""

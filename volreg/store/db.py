@@ -136,6 +136,16 @@ class Store:
         """Lazily iterate a query's rows as dicts."""
         return self.db.query(sql, _checked(params))
 
+    def cursor(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """Run a read and return its cursor: rows as tuples, column names in ``description``."""
+        return self.db.conn.execute(sql, _checked(params))
+
+    def stamp(self) -> tuple[int, int]:
+        """A value that changes whenever the database may have changed: a write through this connection
+        (even one rolled back) or a commit by another connection."""
+        conn = self.db.conn
+        return conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes
+
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """The first column of the first row, or None."""
         row = self.db.execute(sql, _checked(params)).fetchone()

@@ -796,6 +796,66 @@ def m013_masks(db: Database) -> None:
         )
 
 
+@MIGRATIONS()
+def m014_speed(db: Database) -> None:
+    """A per-year volunteer summary, the closure of the organisation tree, and covering indexes for the reads.
+
+    - ``summary_volunteer_years`` (status, year, volunteer): hours per volunteer in a year read in volunteer
+      number order, one row each, instead of grouping twelve month rows per volunteer;
+    - ``organisation_tree`` (ancestor, descendant, depth): every organisation with everything under it
+      (itself at depth 0), so a subtree is one indexed range instead of a recursive query per question;
+    - covering indexes, so that the summary reads never visit a table row: the year summary by status and
+      year, the all-time summary by status and volunteer, the per-organisation (and per-studio) month rows,
+      volunteers by number and by id (with their person), people by id (with their name), which every answer
+      by volunteer joins on.
+
+    Both tables are backfilled here (the years from the month summary, the closure from ``parent``), and
+    every summary trigger is reinstalled from :data:`volreg.store.summaries.TRIGGERS`, which now also keeps
+    the year summary and the closure exact; a reparenting that would put an organisation under itself is
+    refused.
+    """
+    from . import summaries  # the summary module imports this package's filters
+
+    run_script(
+        db,
+        """
+        CREATE TABLE summary_volunteer_years (
+            status TEXT NOT NULL,
+            year INTEGER NOT NULL,
+            volunteer TEXT NOT NULL,
+            minutes INTEGER NOT NULL,
+            records INTEGER NOT NULL,
+            PRIMARY KEY (status, year, volunteer) ON CONFLICT REPLACE
+        );
+        CREATE TABLE organisation_tree (
+            ancestor TEXT NOT NULL,
+            descendant TEXT NOT NULL,
+            depth INTEGER NOT NULL,
+            PRIMARY KEY (ancestor, descendant) ON CONFLICT REPLACE
+        );
+        CREATE INDEX organisation_tree_descendant ON organisation_tree(descendant, ancestor, depth);
+        CREATE INDEX summary_volunteer_years_cover ON summary_volunteer_years(status, year, volunteer, minutes, records);
+        CREATE INDEX summary_volunteers_cover ON summary_volunteers(status, volunteer, minutes, records);
+        CREATE INDEX summary_groups_cover ON summary_groups(status, grouping, k1, k2, month, minutes, records, volunteers);
+        CREATE INDEX volunteers_number_cover ON volunteers(number, id, person);
+        CREATE INDEX volunteers_id_cover ON volunteers(id, number, person);
+        CREATE INDEX people_name_cover ON people(id, name);
+        INSERT INTO summary_volunteer_years (status, year, volunteer, minutes, records)
+            SELECT status, CAST(substr(month, 1, 4) AS INTEGER), volunteer, sum(minutes), sum(records)
+            FROM summary_volunteer_months GROUP BY 1, 2, 3;
+        WITH RECURSIVE t(ancestor, descendant, depth) AS (
+            SELECT id, id, 0 FROM organisations
+            UNION ALL
+            SELECT t.ancestor, o.id, t.depth + 1 FROM t JOIN organisations o ON o.parent = t.descendant
+            WHERE t.depth < 1000
+        )
+        INSERT INTO organisation_tree (ancestor, descendant, depth) SELECT ancestor, descendant, min(depth)
+            FROM t GROUP BY ancestor, descendant
+        """,
+    )
+    summaries.install_triggers(db)
+
+
 def _known() -> set[str]:
     return {m.name for m in MIGRATIONS.pending(Database(memory=True))}
 

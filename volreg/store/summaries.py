@@ -1,0 +1,572 @@
+"""Everything volreg knows about its summaries, in one place: how they are kept, fed in batches and read.
+
+The summary tables hold service minutes already added up, so that the common questions read a few thousand
+rows instead of millions of records:
+
+- ``summary_volunteer_months``: per status, volunteer and local month of the record's start;
+- ``summary_volunteer_years``: the same per local year (hours per volunteer in a year, in number order);
+- ``summary_volunteers``: per status and volunteer, over all time (top lists, star levels);
+- ``summary_groups``: per status, grouping (``organisation``, ``studio`` by month; ``studio_category``
+  over all time, ``month`` = ``''``), its keys and month, with the *distinct* volunteer count kept exact
+  by ``summary_group_members`` (one row per volunteer in the group, with their own totals);
+- ``organisation_tree``: the closure of the organisation tree (every ancestor with every descendant, itself
+  included at depth 0), so an organisation's subtree is one indexed range instead of a recursive query.
+
+A record counts in the month and year in which it starts locally: the first characters of its local
+``start`` text (``2024-03-05T09:00:00+08:00``, or ``2024-03-05`` for a record kept by the day only).
+
+**How they stay exact.**  Every write reaches them inside the statement that made it, through triggers
+(:data:`TRIGGERS`): a record's insert, status change or delete, and a change of its activity's organiser,
+studio or category, insert one row into ``summary_delta`` carrying one record's contribution with a sign,
+and the ``summary_delta_apply`` trigger adds it to every table and deletes it again.  Organisations keep
+``organisation_tree`` by their own triggers (insert, change of parent, delete).
+
+**Batches.**  :func:`insert_records` writes a batch of new records with the insert trigger switched off
+(``summary_control.bulk``) and adds the batch to each table with one set-based ``INSERT ... SELECT ...
+GROUP BY ... ON CONFLICT DO UPDATE``, the same arithmetic as the triggers'.
+
+**Reads.**  :func:`hours_sql`, :func:`stars_sql` and :func:`activity_counts_sql` return the SQL that answers
+a question from the summaries, or None when the summaries cannot answer it exactly (an ``as_of`` instant,
+a period finer than a month, a range that does not start and end on local month boundaries, a filter the
+summaries do not carry); the caller then asks the records.  The answers are the same rows, in the same
+order, with the same types as the query on ``service_records``: ``tests/test_summaries.py`` checks both
+ways on random ledgers (``registry.session.summaries = False`` makes the query functions recount).
+
+The migrations that create the tables (``m005_summaries``, ``m007_bulk_summaries``, ``m014_speed``) keep
+the SQL they shipped with; ``m014_speed`` (re)installs the triggers from :data:`TRIGGERS`, and a later
+change of a trigger here comes with a migration that calls :func:`install_triggers` again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Any
+
+from .filters import PERIODS, no_studio_name, period_expr
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+    from .db import Store
+
+__all__ = [
+    "TRIGGERS", "install_triggers", "insert_records", "month_bound", "hours_sql", "stars_sql",
+    "activity_counts_sql", "within_sql",
+]
+
+# -- the triggers ------------------------------------------------------------------------------------------
+
+_GROUPINGS_DELTA = (("organisation", "new.organiser", "''", "new.month"), ("studio", "new.studio", "''", "new.month"),
+                    ("studio_category", "new.studio", "new.category", "''"))
+
+
+def _apply_delta() -> str:
+    statements = [
+        "INSERT INTO summary_volunteer_months (status, volunteer, month, minutes, records) "
+        "VALUES (new.status, new.volunteer, new.month, new.sign * new.minutes, new.sign) "
+        "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records",
+        "DELETE FROM summary_volunteer_months WHERE status = new.status AND volunteer = new.volunteer "
+        "AND month = new.month AND records = 0",
+        "INSERT INTO summary_volunteer_years (status, year, volunteer, minutes, records) "
+        "VALUES (new.status, CAST(substr(new.month, 1, 4) AS INTEGER), new.volunteer, new.sign * new.minutes, new.sign) "
+        "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records",
+        "DELETE FROM summary_volunteer_years WHERE status = new.status AND year = CAST(substr(new.month, 1, 4) AS INTEGER) "
+        "AND volunteer = new.volunteer AND records = 0",
+        "INSERT INTO summary_volunteers (status, volunteer, minutes, records) "
+        "VALUES (new.status, new.volunteer, new.sign * new.minutes, new.sign) "
+        "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records",
+        "DELETE FROM summary_volunteers WHERE status = new.status AND volunteer = new.volunteer AND records = 0",
+    ]
+    for name, k1, k2, month in _GROUPINGS_DELTA:
+        key = f"status = new.status AND grouping = '{name}' AND k1 = {k1} AND k2 = {k2} AND month = {month}"
+        statements += [
+            "INSERT INTO summary_group_members (status, grouping, k1, k2, month, volunteer, minutes, records) "
+            f"VALUES (new.status, '{name}', {k1}, {k2}, {month}, new.volunteer, new.sign * new.minutes, new.sign) "
+            "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records",
+            # A volunteer joins the group's distinct count with their first record and leaves it with their last.
+            "INSERT INTO summary_groups (status, grouping, k1, k2, month, minutes, records, volunteers) "
+            f"VALUES (new.status, '{name}', {k1}, {k2}, {month}, new.sign * new.minutes, new.sign, "
+            f"(SELECT CASE WHEN new.sign = 1 AND records = 1 THEN 1 WHEN new.sign = -1 AND records = 0 THEN -1 "
+            f"ELSE 0 END FROM summary_group_members WHERE {key} AND volunteer = new.volunteer)) "
+            "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records, "
+            "volunteers = volunteers + excluded.volunteers",
+            f"DELETE FROM summary_group_members WHERE {key} AND volunteer = new.volunteer AND records = 0",
+            f"DELETE FROM summary_groups WHERE {key} AND records = 0",
+        ]
+    statements.append("DELETE FROM summary_delta WHERE rowid = new.rowid")
+    return "; ".join(statements)
+
+
+def _delta(sign: str, row: str) -> str:
+    # One record's contribution; the activity's keys are read as they stand when the trigger runs.
+    return (
+        "INSERT INTO summary_delta (sign, status, volunteer, month, minutes, organiser, studio, category) "
+        f"SELECT {sign}, {row}.status, {row}.volunteer, substr({row}.start, 1, 7), {row}.minutes, "
+        f"coalesce(a.organiser, ''), coalesce(a.studio, ''), coalesce(a.category, '') "
+        f"FROM activities a WHERE a.id = {row}.activity"
+    )
+
+
+_MOVED = (
+    "INSERT INTO summary_delta (sign, status, volunteer, month, minutes, organiser, studio, category) "
+    "SELECT {sign}, r.status, r.volunteer, substr(r.start, 1, 7), r.minutes, coalesce({a}.organiser, ''), "
+    "coalesce({a}.studio, ''), coalesce({a}.category, '') FROM service_records r WHERE r.activity = {a}.id"
+)
+
+TRIGGERS: dict[str, str] = {
+    "summary_delta_apply": f"AFTER INSERT ON summary_delta BEGIN {_apply_delta()}; END",
+    # Off while a batch of insert_records is being written: the batch reaches the summaries set-based.
+    "summary_record_insert": "AFTER INSERT ON service_records "
+    f"WHEN NOT EXISTS (SELECT 1 FROM summary_control WHERE bulk = 1) BEGIN {_delta('1', 'new')}; END",
+    "summary_record_delete": f"AFTER DELETE ON service_records BEGIN {_delta('-1', 'old')}; END",
+    "summary_record_update": "AFTER UPDATE OF status, volunteer, activity, start, minutes ON service_records "
+    "WHEN old.status IS NOT new.status OR old.volunteer IS NOT new.volunteer OR old.activity IS NOT new.activity "
+    "OR old.start IS NOT new.start OR old.minutes IS NOT new.minutes "
+    f"BEGIN {_delta('-1', 'old')}; {_delta('1', 'new')}; END",
+    # An activity's new organiser, studio or category moves all its records' minutes between groups.
+    "summary_activity_update": "AFTER UPDATE OF organiser, studio, category ON activities "
+    "WHEN old.organiser IS NOT new.organiser OR old.studio IS NOT new.studio OR old.category IS NOT new.category "
+    f"BEGIN {_MOVED.format(sign='-1', a='old')}; {_MOVED.format(sign='1', a='new')}; END",
+    "summary_activity_rekey": "AFTER UPDATE OF id ON activities WHEN old.id IS NOT new.id "
+    "BEGIN SELECT RAISE(ABORT, 'an activity id never changes'); END",
+    # The closure of the organisation tree: a new organisation sits under its parent's ancestors.
+    "organisation_tree_insert": "AFTER INSERT ON organisations BEGIN "
+    "INSERT INTO organisation_tree (ancestor, descendant, depth) VALUES (new.id, new.id, 0); "
+    "INSERT INTO organisation_tree (ancestor, descendant, depth) "
+    "SELECT ancestor, new.id, depth + 1 FROM organisation_tree WHERE descendant = new.parent; END",
+    # A new parent moves the whole subtree: links from the old ancestors go, links from the new ones come.
+    "organisation_tree_reparent": "AFTER UPDATE OF parent ON organisations WHEN old.parent IS NOT new.parent BEGIN "
+    "SELECT RAISE(ABORT, 'an organisation cannot be placed under itself') "
+    "WHERE new.parent IN (SELECT descendant FROM organisation_tree WHERE ancestor = new.id); "
+    "DELETE FROM organisation_tree WHERE descendant IN (SELECT descendant FROM organisation_tree WHERE ancestor = new.id) "
+    "AND ancestor NOT IN (SELECT descendant FROM organisation_tree WHERE ancestor = new.id); "
+    "INSERT INTO organisation_tree (ancestor, descendant, depth) "
+    "SELECT a.ancestor, s.descendant, a.depth + s.depth + 1 FROM organisation_tree a, organisation_tree s "
+    "WHERE a.descendant = new.parent AND s.ancestor = new.id; END",
+    "organisation_tree_rekey": "AFTER UPDATE OF id ON organisations WHEN old.id IS NOT new.id "
+    "BEGIN SELECT RAISE(ABORT, 'an organisation id never changes'); END",
+    "organisation_tree_delete": "AFTER DELETE ON organisations BEGIN "
+    "DELETE FROM organisation_tree WHERE descendant = old.id OR ancestor = old.id; END",
+}
+"""Every trigger that keeps the summaries and the organisation closure exact, by name (``CREATE TRIGGER name``
+followed by the text)."""
+
+
+def install_triggers(db: Database) -> None:
+    """(Re)create every trigger of :data:`TRIGGERS` (a migration calls this; nothing else should)."""
+    for name, body in TRIGGERS.items():
+        db.execute(f"DROP TRIGGER IF EXISTS {name}")
+        db.execute(f"CREATE TRIGGER {name} {body}")
+
+
+# -- batches -------------------------------------------------------------------------------------------------
+
+# The batch is read by rowid range only: ``NOT INDEXED`` and ``CROSS JOIN`` keep SQLite from planning a scan
+# of the status index or of every activity, which it otherwise picks for a bound parameter it cannot see.
+# The batch is every row whose rowid is above the largest one before the insert: ``service_records`` has no
+# AUTOINCREMENT, so SQLite gives new rows max(rowid) + 1, and no other connection can write meanwhile (we
+# hold the write lock).  The one exception (the largest rowid already at 2**63 - 1, when SQLite picks random
+# free rowids) is detected by counting, and the batch then goes through the triggers instead.
+_VOLUNTEER_MONTHS = (
+    "INSERT INTO summary_volunteer_months (status, volunteer, month, minutes, records) "
+    "SELECT status, volunteer, substr(start, 1, 7), sum(minutes), count(*) FROM service_records NOT INDEXED "
+    "WHERE rowid > ? GROUP BY 1, 2, 3 "
+    "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records"
+)
+_VOLUNTEER_YEARS = (
+    "INSERT INTO summary_volunteer_years (status, year, volunteer, minutes, records) "
+    "SELECT status, CAST(substr(start, 1, 4) AS INTEGER), volunteer, sum(minutes), count(*) "
+    "FROM service_records NOT INDEXED WHERE rowid > ? GROUP BY 1, 2, 3 "
+    "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records"
+)
+_VOLUNTEERS = (
+    "INSERT INTO summary_volunteers (status, volunteer, minutes, records) "
+    "SELECT status, volunteer, sum(minutes), count(*) FROM service_records NOT INDEXED WHERE rowid > ? "
+    "GROUP BY 1, 2 "
+    "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records"
+)
+_GROUPINGS = (
+    ("organisation", "coalesce(a.organiser, '')", "''", "substr(r.start, 1, 7)"),
+    ("studio", "coalesce(a.studio, '')", "''", "substr(r.start, 1, 7)"),
+    ("studio_category", "coalesce(a.studio, '')", "coalesce(a.category, '')", "''"),
+)
+_BATCH_MEMBERS = "temp.volreg_bulk_members"
+_MAKE_BATCH_MEMBERS = (
+    "CREATE TEMP TABLE IF NOT EXISTS volreg_bulk_members (status TEXT, grouping TEXT, k1 TEXT, k2 TEXT, "
+    "month TEXT, volunteer TEXT, minutes INTEGER, records INTEGER)"
+)
+# Each (group, volunteer) pair of the batch with its minutes and records; the activity's keys are read as
+# they stand now, as the insert trigger reads them.
+_FILL_BATCH_MEMBERS = f"INSERT INTO {_BATCH_MEMBERS} " + " UNION ALL ".join(
+    f"SELECT r.status, '{name}', {k1}, {k2}, {month}, r.volunteer, sum(r.minutes), count(*) "
+    "FROM service_records AS r NOT INDEXED CROSS JOIN activities a ON a.id = r.activity WHERE r.rowid > ? "
+    "GROUP BY 1, 3, 4, 5, 6"
+    for name, k1, k2, month in _GROUPINGS
+)
+# A volunteer joins a group's distinct count when the batch brings their first record to it: read before
+# the members are updated.
+_GROUPS = (
+    "INSERT INTO summary_groups (status, grouping, k1, k2, month, minutes, records, volunteers) "
+    "SELECT b.status, b.grouping, b.k1, b.k2, b.month, sum(b.minutes), sum(b.records), "
+    "sum(NOT EXISTS (SELECT 1 FROM summary_group_members m WHERE m.status = b.status AND m.grouping = b.grouping "
+    "AND m.k1 = b.k1 AND m.k2 = b.k2 AND m.month = b.month AND m.volunteer = b.volunteer)) "
+    f"FROM {_BATCH_MEMBERS} b WHERE true GROUP BY 1, 2, 3, 4, 5 "
+    "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records, "
+    "volunteers = volunteers + excluded.volunteers"
+)
+_MEMBERS = (
+    "INSERT INTO summary_group_members (status, grouping, k1, k2, month, volunteer, minutes, records) "
+    f"SELECT status, grouping, k1, k2, month, volunteer, minutes, records FROM {_BATCH_MEMBERS} WHERE true "
+    "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records"
+)
+BATCH_READS = (_VOLUNTEER_MONTHS, _VOLUNTEER_YEARS, _VOLUNTEERS, _FILL_BATCH_MEMBERS)
+"""The statements of :func:`insert_records` that read the new rows (their plans must read only those)."""
+
+
+class _NotContiguous(Exception):
+    """The new rows did not get the rowids above the old maximum; undo and take the per-row path."""
+
+
+def insert_records(store: Store, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert new service-record rows (sharing their columns) and add them to the summaries set-based.
+
+    It is a function rather than a context manager on purpose: between switching the insert trigger off
+    and applying the batch, nothing but the insert may touch ``service_records`` (an update of a row of the
+    batch would go through the update trigger and then be counted again from its new values).  All of it
+    runs in one savepoint inside the caller's transaction, so the switch is never seen set by another
+    connection and a failure anywhere leaves the records and the summaries as they were.
+
+    Args:
+        store: the registry's store; called inside its write transaction or on its own.
+        rows: complete ``service_records`` rows, none of which exists yet.
+
+    Raises:
+        Conflict: a row breaks a constraint of the table; nothing is written.
+    """
+    if not rows:
+        return
+    conn = store.db.conn
+    try:
+        with store.write():
+            before = conn.execute("SELECT coalesce(max(rowid), 0) FROM service_records").fetchone()[0]
+            conn.execute("INSERT OR REPLACE INTO summary_control (id, bulk) VALUES (1, 1)")
+            store.insert_many("service_records", rows)
+            added = conn.execute("SELECT count(*) FROM service_records WHERE rowid > ?", [before]).fetchone()[0]
+            if added != len(rows):
+                raise _NotContiguous
+            conn.execute(_VOLUNTEER_MONTHS, [before])
+            conn.execute(_VOLUNTEER_YEARS, [before])
+            conn.execute(_VOLUNTEERS, [before])
+            conn.execute(_MAKE_BATCH_MEMBERS)
+            conn.execute(_FILL_BATCH_MEMBERS, [before] * len(_GROUPINGS))
+            conn.execute(_GROUPS)
+            conn.execute(_MEMBERS)
+            conn.execute(f"DELETE FROM {_BATCH_MEMBERS}")
+            conn.execute("UPDATE summary_control SET bulk = 0 WHERE id = 1")
+    except _NotContiguous:
+        with store.write():
+            store.insert_many("service_records", rows)
+
+
+# -- reads -------------------------------------------------------------------------------------------------
+
+
+def within_sql(column: str) -> str:
+    """``column IN (every organisation under ?, itself included)``, through the closure of the tree."""
+    return f"{column} IN (SELECT descendant FROM organisation_tree WHERE ancestor = ?)"
+
+
+def month_bound(moment: datetime, zone: tzinfo) -> str | None:
+    """``YYYY-MM`` when ``moment`` is local midnight on the first of a month, else None.
+
+    A record counts in a period by its local start, and its month is the first seven characters of that
+    local text, so ``start_utc >= moment`` is ``month >= 'YYYY-MM'`` exactly when ``moment`` is such a bound.
+    """
+    local = moment if moment.tzinfo is zone else moment.astimezone(zone)
+    if local.day != 1 or (local.hour, local.minute, local.second, local.microsecond) != (0, 0, 0, 0):
+        return None
+    return f"{local:%Y-%m}"
+
+
+_VOLUNTEER_NAMES = (("volunteer", "x.volunteer"), ("volunteer_name", "p.name"), ("volunteer_number", "v.number"))
+_KEY_NAMES = {
+    "organisation": (("organisation", "NULLIF(x.k1, '')"), ("organisation_name", "o.name")),
+    "studio": (("studio", "NULLIF(x.k1, '')"), ("studio_name", no_studio_name("NULLIF(x.k1, '')", "s.name"))),
+}
+# Names are joined onto the aggregated rows, one look-up per group rather than one per summary row.
+_NAME_JOINS = {
+    "volunteer": "JOIN volunteers v INDEXED BY volunteers_id_cover ON v.id = x.volunteer JOIN people p INDEXED BY people_name_cover ON p.id = v.person",
+    "organisation": "LEFT JOIN organisations o ON o.id = x.k1",
+    "studio": "LEFT JOIN studios s ON s.id = x.k1",
+}
+_OUTER_MEASURES = "x.minutes AS minutes, ROUND(x.minutes / 60.0, 2) AS hours, x.records AS records, x.volunteers AS volunteers"
+
+
+def _year_bound(month: str | None) -> int | None:
+    return None if month is None else int(month[:4])
+
+
+def hours_sql(
+    *,
+    names: tuple[str, ...],
+    statuses: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    volunteer: str | None,
+    organisation: str | None,
+    studio: str | None,
+    others: bool,
+    top: int | None,
+) -> tuple[str, list[Any], bool] | None:
+    """SQL answering :func:`volreg.hours` from the summaries, or None (see the module docstring).
+
+    ``since``/``until`` are month bounds (``YYYY-MM``) or None; ``others`` says whether a filter the
+    summaries do not carry (activity, category) was given.  Returns ``(sql, params, streams)``; ``streams``
+    says the plan reads its rows in output order, so the first rows come without reading the rest.
+    """
+    if others or "day" in names:
+        return None
+    periods = [n for n in names if n in PERIODS]
+    keys = {n for n in names if n not in PERIODS}
+    where: list[str] = [f"g.status IN ({', '.join('?' for _ in statuses)})"]
+    params: list[Any] = list(statuses)
+    period_of: dict[str, str] = {}
+    if keys <= {"volunteer"} and organisation is None and studio is None:
+        yearly = all(b is None or b.endswith("-01") for b in (since, until))
+        if not periods and since is None and until is None:
+            table = "summary_volunteers"
+        elif yearly and set(periods) <= {"year"}:
+            table = "summary_volunteer_years"
+            period_of["year"] = "g.year"
+        else:
+            table = "summary_volunteer_months"
+        single = len(statuses) == 1 and "volunteer" in keys
+        group_keys = ["g.volunteer"] if "volunteer" in keys else []
+        grouping = None
+    else:
+        grouping = "organisation" if organisation is not None or "organisation" in keys else "studio"
+        if volunteer is not None or not keys <= {grouping} or (organisation is not None and studio is not None):
+            return None
+        # One row of summary_groups is one whole group (its distinct volunteers counted) when the group is
+        # one key in one month of one status; otherwise distinct volunteers come from the members.
+        single = len(statuses) == 1 and grouping in keys and "month" in periods
+        table = "summary_groups" if single else "summary_group_members"
+        where.append("g.grouping = ?")  # k2 is always '' in these groupings
+        params.append(grouping)
+        if organisation is not None:
+            where.append(within_sql("g.k1"))
+            params.append(organisation)
+        if studio is not None:
+            where.append("g.k1 = ?")
+            params.append(studio)
+        group_keys = ["g.k1"] if grouping in keys else []
+    if volunteer is not None:
+        where.append("g.volunteer = ?")
+        params.append(volunteer)
+    if table == "summary_volunteer_years":
+        if since is not None:
+            where.append("g.year >= ?")
+            params.append(_year_bound(since))
+        if until is not None:
+            where.append("g.year < ?")
+            params.append(_year_bound(until))
+    else:
+        if since is not None:
+            where.append("g.month >= ?")
+            params.append(since)
+        if until is not None:
+            where.append("g.month < ?")
+            params.append(until)
+    for period in periods:
+        period_of.setdefault(period, period_expr(period, "g.month"))
+    if table == "summary_groups":
+        volunteers = "SUM(g.volunteers)"
+    elif "volunteer" in keys:
+        volunteers = "1"  # each group is one volunteer
+    else:
+        volunteers = "COUNT(DISTINCT g.volunteer)"
+
+    if table == "summary_volunteers" and single and names == ("volunteer",) and volunteer is None:
+        if top is not None:
+            sql, top_params = top_volunteers_sql(statuses[0], top)
+            return sql, top_params, False
+        # One summary row per volunteer, read in number order: the first rows come without the rest.
+        return _volunteers_in_order(table, ""), [statuses[0]], True
+    one_year = since is not None and until is not None and _year_bound(until) == (_year_bound(since) or 0) + 1
+    if (table == "summary_volunteer_years" and single and names == ("volunteer",) and volunteer is None
+            and top is None and one_year):
+        return _volunteers_in_order(table, " AND g.year = ?"), [statuses[0], _year_bound(since)], True
+    if (table == "summary_groups" and grouping == "organisation" and names == (grouping, "month")
+            and top is None):
+        # One row of summary_groups per output row, read in key and month order from its primary key.
+        (key, key_expr), (name, name_expr) = _KEY_NAMES[grouping]
+        sql = (
+            f"SELECT NULLIF(g.k1, '') AS [{key}], {name_expr.replace('x.k1', 'g.k1')} AS [{name}], g.month AS month, g.minutes AS minutes, "
+            "ROUND(g.minutes / 60.0, 2) AS hours, g.records AS records, g.volunteers AS volunteers "
+            f"FROM summary_groups g {_NAME_JOINS[grouping].replace('x.k1', 'g.k1')} WHERE "
+            + " AND ".join(where) + " ORDER BY g.k1, g.k2, g.month"
+        )
+        return sql, params, True
+
+    key_cols = [f"{k} AS {k[2:]}" for k in group_keys] + [f"{period_of[p]} AS [{p}]" for p in periods]
+    group_by = [*group_keys, *(period_of[p] for p in periods)]
+    grouped = (" GROUP BY " + ", ".join(group_by)) if group_by else ""
+    condition = " WHERE " + " AND ".join(where)
+    if table == "summary_group_members":
+        # Minutes and records add up over the group rows (a few per organisation and month); only the
+        # distinct volunteers need the members, read from their primary key alone.
+        aliases = [k[2:] for k in group_keys] + [f"[{p}]" for p in periods]
+        sums = (f"SELECT {', '.join([*key_cols, 'COALESCE(SUM(g.minutes), 0) AS minutes', 'COALESCE(SUM(g.records), 0) AS records'])} "
+                f"FROM summary_groups g{condition}{grouped}")
+        distinct = f"SELECT {', '.join([*key_cols, 'COUNT(DISTINCT g.volunteer) AS volunteers'])} FROM {table} g{condition}{grouped}"
+        on = " AND ".join(f"s.{a} = d.{a}" for a in aliases) or "1"
+        inner = (f"SELECT {', '.join([*(f's.{a} AS {a}' for a in aliases), 's.minutes AS minutes', 's.records AS records', 'd.volunteers AS volunteers'])} "
+                 f"FROM ({sums}) s JOIN ({distinct}) d ON {on}")
+        params = [*params, *params]
+    else:
+        inner_cols = [*key_cols, "COALESCE(SUM(g.minutes), 0) AS minutes", "COALESCE(SUM(g.records), 0) AS records",
+                      f"{volunteers} AS volunteers"]
+        inner = f"SELECT {', '.join(inner_cols)} FROM {table} g{condition}{grouped}"
+    outer: list[str] = []
+    order: list[str] = []
+    joins: list[str] = []
+    for name in names:
+        if name == "volunteer":
+            outer += [f"{expr} AS [{alias}]" for alias, expr in _VOLUNTEER_NAMES]
+            order.append("v.number, x.volunteer")
+            joins.append(_NAME_JOINS["volunteer"])
+        elif name in _KEY_NAMES:
+            outer += [f"{expr} AS [{alias}]" for alias, expr in _KEY_NAMES[name]]
+            # The activities no studio ran ('' as the key) are listed after every studio.
+            order.append("x.k1 = '', x.k1" if name == "studio" else "x.k1")
+            joins.append(_NAME_JOINS[name])
+        else:
+            outer.append(f"x.[{name}] AS [{name}]")
+            order.append(f"x.[{name}]")
+    sql = f"SELECT {', '.join([*outer, _OUTER_MEASURES])} FROM ({inner}) x {' '.join(joins)}"
+    if top is not None and names:
+        sql += " ORDER BY x.minutes DESC, " + ", ".join(order) + " LIMIT ?"
+        return sql, [*params, top], False
+    if names:
+        sql += " ORDER BY " + ", ".join(order)
+    return sql, params, False
+
+
+def _volunteers_in_order(table: str, condition: str) -> str:
+    cover = f" INDEXED BY {table}_cover"  # the summary row's values from the index, not the table
+    # CROSS JOIN keeps the volunteers outside, so their number index gives the order and nothing is sorted.
+    return (
+        "SELECT v.id AS volunteer, p.name AS volunteer_name, v.number AS volunteer_number, g.minutes AS minutes, "
+        "ROUND(g.minutes / 60.0, 2) AS hours, g.records AS records, 1 AS volunteers "
+        f"FROM volunteers v INDEXED BY volunteers_number_cover CROSS JOIN {table} g{cover} "
+        f"ON g.status = ? AND g.volunteer = v.id{condition} JOIN people p INDEXED BY people_name_cover "
+        "ON p.id = v.person ORDER BY v.number"
+    )
+
+
+def top_volunteers_sql(status: str, top: int) -> tuple[str, list[Any]]:
+    """The ``top`` volunteers by minutes of one status, read from the largest totals down.
+
+    Every volunteer tied with the last place is a candidate, so ties still go by number.
+    """
+    sql = (
+        "SELECT g.volunteer AS volunteer, p.name AS volunteer_name, v.number AS volunteer_number, "
+        "g.minutes AS minutes, ROUND(g.minutes / 60.0, 2) AS hours, g.records AS records, 1 AS volunteers "
+        "FROM summary_volunteers g INDEXED BY summary_volunteers_minutes "
+        "JOIN volunteers v INDEXED BY volunteers_id_cover ON v.id = g.volunteer JOIN people p INDEXED BY people_name_cover ON p.id = v.person "
+        "WHERE g.status = ? AND g.minutes >= "
+        "COALESCE((SELECT minutes FROM summary_volunteers WHERE status = ? ORDER BY minutes DESC LIMIT 1 OFFSET ?), 0)"
+        " ORDER BY g.minutes DESC, v.number, g.volunteer LIMIT ?"
+    )
+    return sql, [status, status, top - 1, top]
+
+
+def stars_sql(limits: Sequence[int]) -> tuple[str, list[Any]]:
+    """Every volunteer's verified hours, star level and hours to the next star, from ``summary_volunteers``.
+
+    ``limits`` are the thresholds in whole minutes, increasing.  The volunteers with verified service come
+    first, read from the minutes index largest first (ties by number), then those without, by number: the
+    order of star, hours and number, streamed without sorting everyone.
+    """
+    return star_columns_sql(
+        "(SELECT g.volunteer AS volunteer, p.name AS volunteer_name, g.minutes AS minutes FROM summary_volunteers g "
+        "INDEXED BY summary_volunteers_minutes JOIN volunteers v INDEXED BY volunteers_id_cover ON v.id = g.volunteer "
+        "JOIN people p INDEXED BY people_name_cover ON p.id = v.person "
+        "WHERE g.status = 'verified' ORDER BY g.minutes DESC, v.number)",
+        "(SELECT v.id AS volunteer, p.name AS volunteer_name, 0 AS minutes FROM volunteers v "
+        "INDEXED BY volunteers_number_cover JOIN people p INDEXED BY people_name_cover ON p.id = v.person WHERE NOT EXISTS (SELECT 1 FROM summary_volunteers g "
+        "WHERE g.status = 'verified' AND g.volunteer = v.id) ORDER BY v.number)",
+        limits,
+    )
+
+
+def star_columns_sql(first: str, second: str | None, limits: Sequence[int]) -> tuple[str, list[Any]]:
+    """The star columns over ``first`` (then ``second``): subqueries of ``volunteer, volunteer_name, minutes``.
+
+    ``star`` counts the limits reached; ``to_next`` is the minutes still missing to the next one as hours
+    rounded up to two decimals (a one-minute shortfall shows 0.02, never 0), None at the top level.
+    """
+    star = " + ".join("(t.minutes >= ?)" for _ in limits)
+    to_next = " ".join("WHEN t.minutes < ? THEN ((? - t.minutes) * 100 + 59) / 60 / 100.0" for _ in limits)
+    columns = (
+        f"SELECT t.volunteer AS volunteer, t.volunteer_name AS volunteer_name, ROUND(t.minutes / 60.0, 2) AS hours, "
+        f"{star} AS star, CASE {to_next} END AS to_next FROM "
+    )
+    params: list[Any] = [*limits, *(v for limit in limits for v in (limit, limit))]
+    sql = columns + f"{first} t"
+    if second is None:
+        return sql, params
+    return f"SELECT * FROM ({sql}) UNION ALL SELECT * FROM ({columns}{second} t)", [*params, *params]
+
+
+def activity_counts_sql(dims: tuple[str, ...]) -> str | None:
+    """SQL for :func:`volreg.activity_counts` grouped by studio and/or category with no filter, or None."""
+    if not set(dims) <= {"studio", "category"}:
+        return None
+    names = {
+        "studio": (
+            ["x.studio AS studio", f"{no_studio_name('x.studio', 'st.name')} AS studio_name"],
+            "LEFT JOIN studios st ON st.id = x.studio",
+        ),
+        "category": (
+            ["x.category AS category", "ct.label AS category_name"],
+            "LEFT JOIN categories ct ON ct.code = x.category AND ct.vocabulary = 'activity'",
+        ),
+    }
+    keys = [f"a.{d}" for d in dims]
+    acts = (
+        "SELECT " + ", ".join([*(f"{k} AS {d}" for k, d in zip(keys, dims, strict=True)), "COUNT(*) AS n"])
+        + " FROM activities a" + (" GROUP BY " + ", ".join(keys) if keys else "")
+    )
+    member_keys = {"studio": "NULLIF(m.k1, '')", "category": "NULLIF(m.k2, '')"}
+    if len(dims) == 2:
+        # One row of summary_groups per (studio, category): its distinct volunteers are already counted.
+        service = (
+            "SELECT NULLIF(m.k1, '') AS studio, NULLIF(m.k2, '') AS category, m.minutes, m.records, "
+            "m.volunteers FROM summary_groups m WHERE m.status = 'verified' AND m.grouping = 'studio_category'"
+        )
+    else:
+        service = (
+            "SELECT " + "".join(f"{member_keys[d]} AS {d}, " for d in dims)
+            + "SUM(m.minutes) AS minutes, SUM(m.records) AS records, COUNT(DISTINCT m.volunteer) AS volunteers "
+            "FROM summary_group_members m WHERE m.status = 'verified' AND m.grouping = 'studio_category'"
+            + (" GROUP BY " + ", ".join(member_keys[d] for d in dims) if dims else "")
+        )
+    on = " AND ".join(f"y.{d} IS x.{d}" for d in dims) or "1"
+    selects = [e for d in dims for e in names[d][0]]
+    measures = [
+        "x.n AS activities",
+        "COALESCE(y.volunteers, 0) AS participants",
+        "COALESCE(y.records, 0) AS service_records",
+        "COALESCE(y.minutes, 0) AS minutes",
+        "ROUND(COALESCE(y.minutes, 0) / 60.0, 2) AS hours",
+    ]
+    sql = (
+        f"WITH x AS ({acts}), y AS ({service}) SELECT " + ", ".join(selects + measures)
+        + " FROM x LEFT JOIN y ON " + on + " " + " ".join(names[d][1] for d in dims)
+    )
+    if not dims:
+        # No activity at all still gives one row of zeros, as COUNT over the records does.
+        return sql
+    return sql + " ORDER BY " + ", ".join(f"(x.{d}) IS NULL, x.{d}" for d in dims)
