@@ -666,6 +666,34 @@ def m007_bulk_summaries(db: Database) -> None:
     )
 
 
+
+@MIGRATIONS()
+def m012_merges(db: Database) -> None:
+    """Merged people: a tombstone that points at the kept person, and the merged registrations' numbers.
+
+    ``people.merged_into`` marks a person merged into another (a tombstone: every row that pointed at it now
+    points at the kept person, and its own personal fields are erased or moved). Chains are flattened by
+    the merge itself, so a tombstone always points at a live person.  ``volunteer_aliases`` keeps the id and
+    public number of a volunteer registration merged into another one, so that the old number still finds
+    the volunteer and is never given out again; ``person`` is the tombstone the registration belonged to.
+    """
+    run_script(
+        db,
+        """
+        ALTER TABLE people ADD COLUMN merged_into TEXT REFERENCES people(id);
+        CREATE INDEX people_merged_into ON people(merged_into);
+        CREATE TABLE volunteer_aliases (
+            id TEXT PRIMARY KEY,
+            number TEXT NOT NULL UNIQUE,
+            volunteer TEXT NOT NULL REFERENCES volunteers(id),
+            person TEXT NOT NULL REFERENCES people(id),
+            merged_at TEXT NOT NULL
+        );
+        CREATE INDEX volunteer_aliases_volunteer ON volunteer_aliases(volunteer)
+        """,
+    )
+
+
 def _known() -> set[str]:
     return {m.name for m in MIGRATIONS.pending(Database(memory=True))}
 
