@@ -42,6 +42,7 @@ from .model import (
     Volunteer,
 )
 from .queries.activities import activity_counts
+from .queries.duplicates import possible_duplicates
 from .queries.honour_roll import honour_roll
 from .queries.hours import hours
 from .queries.nominations import nomination_funnel, nominations
@@ -99,6 +100,7 @@ __all__ = [
     "nomination_funnel",
     "nominations",
     "open",
+    "possible_duplicates",
     "rules",
     "star_levels",
 ]

@@ -682,6 +682,7 @@ def m012_merges(db: Database) -> None:
         """
         ALTER TABLE people ADD COLUMN merged_into TEXT REFERENCES people(id);
         CREATE INDEX people_merged_into ON people(merged_into);
+        CREATE INDEX people_name ON people(name, birth_date);
         CREATE TABLE volunteer_aliases (
             id TEXT PRIMARY KEY,
             number TEXT NOT NULL UNIQUE,
