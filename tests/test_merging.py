@@ -519,3 +519,38 @@ def test_possible_duplicates_refuses_a_bad_min_score(registry: volreg.Registry, 
     """min_score is a number from 0 to 1."""
     with pytest.raises(volreg.InvalidValue, match="'min_score'"):
         volreg.possible_duplicates(registry, min_score=value)
+
+
+# -- the command line ---------------------------------------------------------------------------------------
+
+
+def test_the_command_line_lists_and_merges(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`volreg duplicates` lists the pair masked; `volreg merge` merges it; a refusal is one line, status 1."""
+    from click.testing import CliRunner
+
+    from volreg.cli import cli
+
+    monkeypatch.setenv("VOLREG_KEY", "cli-key")
+    path = tmp_path / "city.db"
+    with volreg.open(path) as reg:
+        a = reg.add_person("王小明", phone="13812345678")
+        b = reg.add_person("王小明", phone="13812345678")
+        c = reg.add_person("李四", id_number=make_id_number())
+        d = reg.add_person("李四", id_number=make_id_number())
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["duplicates", str(path), "--json"])
+    assert 0 == listed.exit_code, listed.output
+    rows = json.loads(listed.output)
+    assert [({a.id, b.id}, 0.9, "王*明")] == [({r["person"], r["other"]}, r["score"], r["person_name"]) for r in rows]
+    assert "13812345678" not in listed.output and "王小明" not in listed.output
+    assert [] == json.loads(runner.invoke(cli, ["duplicates", str(path), "--json", "--min-score", "0.95"]).output)
+    refused = runner.invoke(cli, ["merge", str(path), c.id, d.id, "--by", "文明办", "--reason", "同名"])
+    assert 1 == refused.exit_code and "[rule: documents]" in refused.output
+    merged = runner.invoke(cli, ["merge", str(path), a.id, b.id, "--by", "文明办", "--reason", "同名同手机号"])
+    assert 0 == merged.exit_code, merged.output
+    assert f"merged {b.id} into {a.id}" in merged.output
+    with volreg.open(path) as reg:
+        assert a.id == reg.person(b.id).id
+        assert "同名同手机号" == reg.history(b.id)[-1].note
+    missing = runner.invoke(cli, ["merge", str(path), a.id, b.id, "--by", "文明办"])
+    assert 1 == missing.exit_code and "--reason" in missing.output

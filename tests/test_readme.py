@@ -35,7 +35,8 @@ SHELL_LINES = [
 # Commands that only read the example registry (or write into the scratch directory) run as written;
 # the import/history lines name files and ids of the reader's own.
 RUNNABLE = [line for line in SHELL_LINES if line.split()[1] in
-            {"hours", "activities", "nominations", "honour-roll", "stars", "datasette-metadata", "export", "check"}]
+            {"hours", "activities", "nominations", "honour-roll", "stars", "datasette-metadata", "export", "check",
+             "duplicates"}]
 
 
 def test_the_readme_shows_the_command_line() -> None:

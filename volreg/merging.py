@@ -305,12 +305,12 @@ class MergingMixin(RegistryBase):
         for table, other in (("memberships", "organisation"), ("family_members", "family")):
             rows = list(store.rows(f"SELECT [{other}] AS id, role FROM [{table}] WHERE person = ? ORDER BY 1", [dup]))
             for row in rows:
-                mine = store.one(f"SELECT role FROM [{table}] WHERE person = ? AND [{other}] = ?", [keep, row["id"]])
-                if mine is None:
+                own = store.one(f"SELECT role FROM [{table}] WHERE person = ? AND [{other}] = ?", [keep, row["id"]])
+                if own is None:
                     store.db.execute(f"UPDATE [{table}] SET person = ? WHERE person = ? AND [{other}] = ?",
                                      [keep, dup, row["id"]])
                 else:
-                    if not mine["role"] and row["role"]:
+                    if not own["role"] and row["role"]:
                         store.db.execute(f"UPDATE [{table}] SET role = ? WHERE person = ? AND [{other}] = ?",
                                          [row["role"], keep, row["id"]])
                     store.db.execute(f"DELETE FROM [{table}] WHERE person = ? AND [{other}] = ?", [dup, row["id"]])
@@ -339,11 +339,13 @@ class MergingMixin(RegistryBase):
         fills = {f: d[f] for f in ("gender", "birth_date", "phone") if k[f] is None and d[f] is not None}
         if not k["area"] and d["area"]:
             fills["area"] = d["area"]
-        mine, theirs = document_of(k), document_of(d)
-        take_document = theirs is not None and mine is None
+        kept_doc, dup_doc = document_of(k), document_of(d)
+        take_document = dup_doc is not None and kept_doc is None
         tombstone: dict[str, Any] = {"merged_into": keep, "name": "", "phone": None, "area": ""}
-        if take_document or theirs == mine:
+        if take_document or dup_doc == kept_doc:
             tombstone.update({"id_digest": None, "id_masked": None})
+            if "id_type" in d:
+                tombstone["id_type"] = "none"
         store.update("people", dup, tombstone)
         if take_document:
             fills.update({"id_digest": d["id_digest"], "id_masked": d["id_masked"]})

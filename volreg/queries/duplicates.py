@@ -36,7 +36,8 @@ DUPLICATE_REASONS: dict[str, float] = {
 - ``same_name_birth_date``: the same name and the same birth date;
 - ``same_name_same_organisation``: the same name, and both registered with or members of one organisation;
 - ``similar_name_same_organisation``: names one edit apart (one character added, dropped or changed, the
-  surname, the first character, the same) in one organisation: ``王晓明`` and ``王小明``, ``李娜`` and ``李娜娜``.
+  surname, the first character, the same, and two characters of the shorter name kept) in one organisation:
+  ``王晓明`` and ``王小明``, ``李娜`` and ``李娜娜``, but not ``王明`` and ``王红``.
 """
 
 # Live people: not merged into another, not anonymised (an erased name matches nothing).
@@ -53,29 +54,28 @@ _BLOCKS = {
     "same_document_other_type":
         "SELECT a.id AS a, b.id AS b FROM live a JOIN live b ON b.id_digest = a.id_digest AND b.id <> a.id "
         "AND b.doc_type <> a.doc_type AND b.id > a.id WHERE a.id_digest IS NOT NULL",
-    "same_organisation":
+    "same_name_same_organisation":
         "SELECT DISTINCT a.person AS a, b.person AS b FROM keyed a JOIN keyed b ON b.organisation = a.organisation "
-        "AND b.surname = a.surname AND b.person > a.person AND abs(b.size - a.size) <= 1",
+        "AND b.k = a.k AND b.i = 0 AND b.person > a.person WHERE a.i = 0",
+    "similar_name_same_organisation":
+        "SELECT DISTINCT a.person AS a, b.person AS b FROM keyed a JOIN keyed b ON b.organisation = a.organisation "
+        "AND b.k = a.k AND b.person > a.person AND (b.i = a.i OR a.i = 0 OR b.i = 0) "
+        "WHERE a.name <> b.name AND substr(a.name, 1, 1) = substr(b.name, 1, 1) "
+        "AND min(a.size, b.size) - (a.size = b.size) >= 2",
 }
+# Names one edit apart share a deletion key: the name with the character at position ``i`` left out, or the
+# whole name (``i = 0``). A changed character at ``i`` leaves both names equal once it is left out (same ``i``);
+# an added one leaves the longer name equal to the whole shorter one (one ``i = 0``). Blocks of
+# (organisation, deletion key) therefore hold exactly the pairs at most one edit apart, set-based in SQL.
 _KEYED = (
-    "keyed AS (SELECT o.person, o.organisation, substr(p.name, 1, 1) AS surname, length(p.name) AS size "
+    "members(person, organisation, name, size) AS (SELECT o.person, o.organisation, p.name, length(p.name) "
     "FROM (SELECT person, organisation FROM volunteers WHERE organisation IS NOT NULL "
-    "UNION SELECT person, organisation FROM memberships) o JOIN live p ON p.id = o.person)"
+    "UNION SELECT person, organisation FROM memberships) o JOIN live p ON p.id = o.person), "
+    # One row per person, organisation and position: as many rows as the names have characters, plus one.
+    "positions(person, organisation, name, size, i) AS (SELECT *, 0 FROM members "
+    "UNION ALL SELECT person, organisation, name, size, i + 1 FROM positions WHERE i < size), "
+    "keyed AS (SELECT *, substr(name, 1, i - 1) || substr(name, i + 1) AS k FROM positions)"
 )
-
-
-def _one_edit_apart(first: str, second: str) -> bool:
-    """Whether two different strings differ by one inserted, deleted or replaced character."""
-    if first == second or abs(len(first) - len(second)) > 1:
-        return False
-    if len(first) > len(second):
-        first, second = second, first
-    i = 0
-    while i < len(first) and first[i] == second[i]:
-        i += 1
-    if len(first) == len(second):
-        return first[i + 1:] == second[i + 1:]
-    return first[i:] == second[i + 1:]
 
 
 def possible_duplicates(registry: Registry, *, min_score: float = 0.5) -> Result:
@@ -132,14 +132,6 @@ def possible_duplicates(registry: Registry, *, min_score: float = 0.5) -> Result
     out = []
     for (a, b), found in reasons.items():
         first, second = people[a], people[b]
-        if "same_organisation" in found:
-            found.discard("same_organisation")
-            if first["name"] == second["name"]:
-                found.add("same_name_same_organisation")
-            elif _one_edit_apart(first["name"], second["name"]):
-                found.add("similar_name_same_organisation")
-        if not found:
-            continue
         mine, theirs = document_of(_typed(first)), document_of(_typed(second))
         if mine and theirs and mine[0] == theirs[0] and mine[1] != theirs[1]:
             continue  # two different documents of one type: two people
