@@ -554,3 +554,12 @@ def test_the_command_line_lists_and_merges(tmp_path: Any, monkeypatch: pytest.Mo
         assert "同名同手机号" == reg.history(b.id)[-1].note
     missing = runner.invoke(cli, ["merge", str(path), a.id, b.id, "--by", "文明办"])
     assert 1 == missing.exit_code and "--reason" in missing.output
+
+
+def test_the_journal_keeps_both_registrations_as_they_were(registry: volreg.Registry, world: dict[str, Any]) -> None:
+    """The kept registration's change and the merged one's last state are in their history."""
+    keep, dup = world["keep"], world["dup"]
+    registry.merge_people(keep.person, dup.person, by="文明办", reason="同一人")
+    kept, alias = registry.history(keep.id)[-1], registry.history(dup.id)[-1]
+    assert ("2023-05-01", "2022-03-01") == (kept.before["registered_on"], kept.after["registered_on"])
+    assert (dup.number, keep.id) == (alias.before["number"], alias.after["merged_into"])

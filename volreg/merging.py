@@ -125,6 +125,7 @@ class MergingMixin(RegistryBase):
             conflicts_before = self._reviewer_conflicts(k["id"], d["id"], rename={d["id"]: k["id"]})
             old_keep = self.person(k["id"])
             old_dup = Person.from_row(d)
+            registrations = (self.volunteer(kv["id"]), self.volunteer(dv["id"])) if kv and dv else None
             moved = self._merge_rows(k, d, kv, dv)
             new_honours = sorted(self._honour_failures([k["id"]]).keys() - honours_before.keys())
             if new_honours:
@@ -145,6 +146,13 @@ class MergingMixin(RegistryBase):
                                  "person": _changes(old_keep, new_keep)})
             self._journal("merge", "person", d["id"], by=actor, before=old_dup, note=why,
                           after={"id": d["id"], "merged_into": k["id"], "moved": moved})
+            if registrations:
+                # The kept registration changed (date, skills ...) and the other one became its alias.
+                kept_volunteer, alias = registrations
+                self._journal("merge", "volunteer", kept_volunteer.id, by=actor, note=why, before=kept_volunteer,
+                              after=self.volunteer(kept_volunteer.id))
+                self._journal("merge", "volunteer", alias.id, by=actor, note=why, before=alias,
+                              after={"id": alias.id, "number": alias.number, "merged_into": kept_volunteer.id})
         return new_keep
 
     # -- refusals -----------------------------------------------------------------------------------------
