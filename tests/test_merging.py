@@ -13,6 +13,7 @@ from strategies import ACTIVITY_DAYS, VOLUNTEERS, build_world, record_specs
 from test_summaries import assert_summaries_exact
 
 import volreg
+from volreg.merging import document_of
 
 
 def without_document(registry: volreg.Registry, person: Any) -> None:
@@ -563,3 +564,35 @@ def test_the_journal_keeps_both_registrations_as_they_were(registry: volreg.Regi
     kept, alias = registry.history(keep.id)[-1], registry.history(dup.id)[-1]
     assert ("2023-05-01", "2022-03-01") == (kept.before["registered_on"], kept.after["registered_on"])
     assert (dup.number, keep.id) == (alias.before["number"], alias.after["merged_into"])
+
+
+# -- documents of several types ---------------------------------------------------------------------------------
+
+
+def test_document_of_reads_the_type_where_there_is_one() -> None:
+    """A row without an id_type column holds a resident card; type none or no digest is no document."""
+    assert ("resident", "d1") == document_of({"id_digest": "d1"})
+    assert ("passport", "d1") == document_of({"id_digest": "d1", "id_type": "passport"})
+    assert ("resident", "d1") == document_of({"id_digest": "d1", "id_type": None})
+    assert None is document_of({"id_digest": None, "id_type": "passport"})
+    assert None is document_of({"id_digest": "d1", "id_type": "none"})
+
+
+def test_a_document_of_another_type_stays_on_the_tombstone_and_finds_the_kept_person(
+        registry: volreg.Registry) -> None:
+    """Two documents of different types are one person's; the duplicate's still finds the kept person."""
+    registry.db.execute("ALTER TABLE people ADD COLUMN id_type TEXT NOT NULL DEFAULT 'resident'")
+    card, other = make_id_number(), make_id_number()
+    kept = registry.add_person("王小明", id_number=card)
+    dup = registry.add_person("王小明", id_number=other)
+    registry.db["people"].update(dup.id, {"id_type": "hk_macao_permit"})    # as if entered as another document
+    before = dump(registry)
+    registry.merge_people(kept, dup, by="文明办", reason="同一人两种证件")
+    assert before != dump(registry)
+    tomb = registry.session.one("SELECT * FROM people WHERE id = ?", [dup.id])
+    assert tomb is not None and tomb["id_digest"] and "" == tomb["name"]
+    assert kept.id == registry.person_by_id_number(other).id == registry.person_by_id_number(card).id
+    volunteer = registry.register_volunteer("王小明", id_number=other, registered_on="2024-01-01")
+    assert kept.id == volunteer.person
+    registry.anonymise(kept)
+    assert None is registry.session.one("SELECT id_digest FROM people WHERE id = ?", [dup.id])["id_digest"]  # type: ignore[index]
