@@ -596,3 +596,21 @@ def test_a_document_of_another_type_stays_on_the_tombstone_and_finds_the_kept_pe
     assert kept.id == volunteer.person
     registry.anonymise(kept)
     assert None is registry.session.one("SELECT id_digest FROM people WHERE id = ?", [dup.id])["id_digest"]  # type: ignore[index]
+
+
+def test_imports_and_references_find_the_kept_volunteer(registry: volreg.Registry, tmp_path: Any) -> None:
+    """A file naming the merged registration's number, and a family member given by its id, reach the kept one."""
+    org = registry.add_organisation("新华社区", kind="community")
+    card = make_id_number()
+    keep = registry.register_volunteer("王小明", id_number=card, organisation=org, registered_on="2024-01-01")
+    dup = registry.register_volunteer("王小明", id_number=make_id_number(), organisation=org,
+                                      registered_on="2024-01-01")
+    without_document(registry, dup)
+    registry.merge_people(keep, dup, by="文明办", reason="同一人")
+    sheet = tmp_path / "volunteers.csv"
+    sheet.write_text(f"姓名,身份证号,志愿者编号,居住区域\n王小明,{card},{dup.number},新华路\n", encoding="utf-8")
+    report = volreg.import_file(registry, sheet, kind="volunteers")
+    assert [] == list(report.problems)
+    assert "新华路" == registry.person(keep.person).area
+    family = registry.add_family("王家", members=[dup.id])
+    assert [keep.person] == list(family.members)
