@@ -4,6 +4,8 @@ Candidates are found set-based in SQL, by self-joins of ``people`` on blocking k
 the name with the birth date, the document digest, the organisation with the surname), never by comparing
 every person with every other in Python. Only the few pairs a block yields are scored in Python. Names are
 shown masked (``王*明``); phones, birth dates and documents are compared inside SQLite and never shown.
+Phones are stored normalised (``13812345678``) for the registry's own use, so equal numbers are equal text and
+the join needs no digest of them; documents are compared by their keyed digests, the only form stored.
 """
 
 from __future__ import annotations
