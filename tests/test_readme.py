@@ -36,7 +36,7 @@ SHELL_LINES = [
 # the import/history lines name files and ids of the reader's own.
 RUNNABLE = [line for line in SHELL_LINES if line.split()[1] in
             {"hours", "activities", "nominations", "honour-roll", "stars", "datasette-metadata", "export", "check",
-             "site", "publish"}]
+             "site", "publish", "duplicates"}]
 
 
 def test_the_readme_shows_the_command_line() -> None:

@@ -118,6 +118,7 @@ def test_the_core_schema(registry: volreg.Registry) -> None:
         "area": str,
         "consent": int,
         "anonymised": int,
+        "merged_into": str,
     } == registry.db["people"].columns_dict
     assert {
         "id": str,

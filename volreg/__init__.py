@@ -51,6 +51,7 @@ from .model.proofs import Proof, ProofCheck, ProofLine
 from .proof import verify_proof
 from .publish import publish_database, publish_site
 from .queries.activities import activity_counts
+from .queries.duplicates import possible_duplicates
 from .queries.honour_roll import honour_roll
 from .queries.hours import hours
 from .queries.nominations import nomination_funnel, nominations
@@ -118,6 +119,7 @@ __all__ = [
     "publish_database",
     "publish_site",
     "proof_register",
+    "possible_duplicates",
     "rules",
     "star_levels",
     "verify_proof",

@@ -149,6 +149,10 @@ class RegistryBase:
         Raises:
             NotFound: there is no such row.
         """
+        from .session import TABLES  # the session imports this module
+
+        if TABLES.get(kind) == table:
+            return self.session.get(kind, value)  # follows merged people and volunteer registrations
         key = getattr(value, "id", value)
         row = self._store.get(table, key) if isinstance(key, str) else None
         if row is None:

@@ -616,6 +616,48 @@ def publish_command(db: str, out: str, metadata: str | None) -> None:
         text = json.dumps(shareable_metadata(database=Path(out).stem), ensure_ascii=False, indent=2)
         Path(metadata).write_text(text + "\n", encoding="utf-8")
         click.echo(f"wrote {metadata}")
+
+
+# -- volreg duplicates / volreg merge ----------------------------------------------------------------------
+
+
+@cli.command("duplicates", short_help="Pairs of people who are probably one person.")
+@registry_argument
+@click.option("--min-score", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="The lowest score shown (0 to 1).")
+@output_options
+def duplicates_command(db: str, min_score: float, output: str) -> None:
+    """Pairs of people in DB who are probably one person, most likely first, with a score and the reasons
+    (same name and phone, same name and birth date, one document under two types, same or similar names in
+    one organisation). Names are masked; phones, birth dates and documents are never shown.
+
+    \b
+    Then: volreg merge DB KEEP DUPLICATE --by 文明办 --reason "同名同手机号"
+    """
+    from .queries.duplicates import possible_duplicates
+
+    with open_registry(db) as registry:
+        emit(possible_duplicates(registry, min_score=min_score), output)
+
+
+@cli.command("merge", short_help="Merge a duplicate person into the person kept.")
+@registry_argument
+@click.argument("keep")
+@click.argument("duplicate")
+@click.option("--by", required=True, help="Who merges (for the journal).")
+@click.option("--reason", required=True, help="Why the two are one person (for the journal).")
+def merge_command(db: str, keep: str, duplicate: str, by: str, reason: str) -> None:
+    """Merge the person DUPLICATE into KEEP (person ids, or volunteer numbers): registrations, service
+    records, memberships, families, honours and nominations move to KEEP; DUPLICATE still finds KEEP.
+    A refused merge changes nothing and says why.
+    """
+    with open_registry(db) as registry:
+        kept = registry.merge_people(keep, duplicate, by=by, reason=reason)
+        moved = registry.history(kept.id)[-1].after or {}
+    counts = ", ".join(f"{table} {len(ids)}" for table, ids in sorted((moved.get("moved") or {}).items()))
+    click.echo(f"merged {duplicate} into {kept.id}: moved {counts or 'nothing'}")
+
+
 # -- volreg proof (the group lives in volreg/proof/cli.py) ---------------------------------------------------
 
 def _add_proof_commands() -> None:

@@ -74,10 +74,17 @@ class HonoursMixin(TitlesMixin):
             return cast(Any, self).add_person(**value).id
         key = getattr(value, "id", value)
         if isinstance(key, str) and self._store.get("people", key) is None:
-            row = self._store.get("volunteers", key)
+            row = self._volunteer_row(key)
             if row is not None:
                 return str(row["person"])
         return self._ref(key, "person", "people", field)
+
+    def _volunteer_row(self, key: str) -> dict[str, Any] | None:
+        """A volunteer registration by id (a merged registration's id finds the one it was merged into)."""
+        try:
+            return self.session.get("volunteer", key)
+        except NotFound:
+            return None
 
     def add_family(
         self, name: str, *, members: Iterable[Any] = (), area: str = "", consent: bool = False,
@@ -186,7 +193,7 @@ class HonoursMixin(TitlesMixin):
                 return "family", value
             if self._store.get("organisations", value):
                 return "group", value
-            if self._store.get("people", value) or self._store.get("volunteers", value):
+            if self._store.get("people", value) or self._volunteer_row(value):
                 return "person", self._person_id(value, field)
         raise NotFound("recipient", getattr(value, "id", value))
 

@@ -20,6 +20,12 @@ __all__ = ["PeopleMixin"]
 
 _VOLUNTEER_SELECT = "SELECT v.*, p.name FROM volunteers v JOIN people p ON p.id = v.person"
 
+# A person's row with the ids of the people merged into them (a tombstone points at its kept person).
+_PERSON_SELECT = (
+    "SELECT p.*, (SELECT json_group_array(t.id) FROM (SELECT id FROM people WHERE merged_into = p.id ORDER BY id) t)"
+    " AS merged_from FROM people p"
+)
+
 
 
 class PeopleMixin(RegistryBase):
@@ -94,7 +100,8 @@ class PeopleMixin(RegistryBase):
         )
         with self._store.write() as store:
             if person.id_digest:
-                existing = store.one("SELECT id FROM people WHERE id_digest = ?", [person.id_digest])
+                existing = store.one("SELECT coalesce(merged_into, id) AS id FROM people WHERE id_digest = ?",
+                                     [person.id_digest])
                 if existing:
                     raise Duplicate("person", "id_number", existing["id"], shown=person.id_masked)
             store.insert("people", self._person_row(person))
@@ -145,39 +152,46 @@ class PeopleMixin(RegistryBase):
         return new
 
     def person(self, id: Any) -> Person:
-        """The person with this id.
+        """The person with this id; the id of a person merged into another answers the kept person.
+
+        The answer's ``merged_from`` lists the ids merged into it, so ``id in person.merged_from`` tells
+        that the id asked for was merged.
 
         Raises:
             NotFound: no such person.
         """
-        row = self._row("people", "person", id)
+        key = self._row("people", "person", id)["id"]
+        row = self._store.one(_PERSON_SELECT + " WHERE p.id = ?", [key])
+        assert row is not None
         return Person.from_row(row)
 
     def person_by_id_number(self, id_number: str) -> Person | None:
         """Find a person by resident ID number (through its keyed digest), or None."""
         parsed = parse_id_number(id_number, today=self._now().date())
-        row = self._store.one("SELECT * FROM people WHERE id_digest = ?", [self._digest("id_number", parsed.number)])
-        return Person.from_row(row) if row else None
+        row = self._store.one("SELECT id FROM people WHERE id_digest = ?", [self._digest("id_number", parsed.number)])
+        return self.person(row["id"]) if row else None
 
     def people(self, *, name: str | None = None, area: str | None = None) -> Iterator[Person]:
-        """People ordered by name, optionally only those with this exact name or area."""
-        sql, params, where = "SELECT * FROM people", [], []
+        """People ordered by name, optionally only those with this exact name or area (merged ones left out)."""
+        sql, params, where = _PERSON_SELECT, [], ["p.merged_into IS NULL"]
         if name is not None:
-            where.append("name = ?")
+            where.append("p.name = ?")
             params.append(clean_text(name, "name", 200, line=True))
         if area is not None:
-            where.append("area = ?")
+            where.append("p.area = ?")
             params.append(clean_text(area, "area", 200, line=True))
         if where:
             sql += " WHERE " + " AND ".join(where)
-        return (Person.from_row(r) for r in self._store.rows(sql + " ORDER BY name, id", params))
+        return (Person.from_row(r) for r in self._store.rows(sql + " ORDER BY p.name, p.id", params))
 
     # -- volunteers ---------------------------------------------------------------------------------------
 
     def _next_number(self, year: int) -> str:
         prefix = f"{self.settings.number_prefix}{year}"
+        # The numbers of merged registrations still find their volunteer, so they are never given out again.
         last = self._store.scalar(
-            "SELECT max(number) FROM volunteers WHERE number LIKE ? AND length(number) = ?",
+            "SELECT max(number) FROM (SELECT number FROM volunteers UNION ALL SELECT number FROM volunteer_aliases) "
+            "WHERE number LIKE ?1 AND length(number) = ?2",
             [prefix + "%", len(prefix) + 6],
         )
         seq = int(last[len(prefix):]) + 1 if last and last[len(prefix):].isdigit() else 1
@@ -262,10 +276,14 @@ class PeopleMixin(RegistryBase):
                 raise InvalidValue("number", "must not be a resident ID number", shown=mask_id_text(number))
         digest_value = self._digest("id_number", parsed.number)
         with self._store.write() as store:
-            clash = None if number is None else store.one("SELECT id FROM volunteers WHERE number = ?", [number])
+            clash = None if number is None else store.one(
+                "SELECT id FROM volunteers WHERE number = ?1 UNION ALL SELECT volunteer FROM volunteer_aliases "
+                "WHERE number = ?1", [number])
             if clash:
                 raise Duplicate("volunteer", "number", clash["id"], shown=number)
             row = store.one("SELECT * FROM people WHERE id_digest = ?", [digest_value])
+            if row is not None and row["merged_into"]:
+                row = store.get("people", row["merged_into"])  # a document kept on a merged person's tombstone
             if row is None:
                 person = self.add_person(
                     name, id_number=id_number, gender=gender, birth_date=born, phone=phone,
@@ -309,12 +327,16 @@ class PeopleMixin(RegistryBase):
     def volunteer(self, id: Any) -> Volunteer:
         """The volunteer with this id or public volunteer number.
 
+        The id or number of a registration merged into another (``merge_people``) answers the kept one.
+
         Raises:
             NotFound: no such volunteer.
         """
         key = getattr(id, "id", id)
         row = None if not isinstance(key, str) or not bindable(key) else \
-            self._store.one(_VOLUNTEER_SELECT + " WHERE v.id = ? OR v.number = ?", [key, key])
+            self._store.one(_VOLUNTEER_SELECT + " WHERE v.id = ?1 OR v.number = ?1 OR v.id = "
+                            "(SELECT volunteer FROM volunteer_aliases WHERE id = ?1 OR number = ?1 LIMIT 1) "
+                            "ORDER BY v.id = ?1 OR v.number = ?1 DESC LIMIT 1", [key])
         if row is None:
             raise NotFound("volunteer", id)
         return Volunteer.from_row(row)

@@ -18,6 +18,7 @@ from .directory import DirectoryMixin
 from .erasure import PENDING, checkpoint, erase_words, pseudonym
 from .errors import ErasureIncomplete, InvalidValue, KeyMismatch, RuleViolation
 from .honours import HonoursMixin
+from .merging import MergingMixin
 from .model import Category, Change, Person, Settings
 from .nominating import NominationsMixin
 from .people import PeopleMixin
@@ -45,7 +46,7 @@ def _database_path(db: Database) -> str | None:
 
 
 class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, NominationsMixin, ReviewsMixin, HonoursMixin,
-               TitlesMixin, ProofsMixin):
+               TitlesMixin, ProofsMixin, MergingMixin):
     """A volreg registry: people, volunteers, organisations, studios, activities, service hours and honours.
 
     Reads return model objects or lazy iterators; writes are methods that validate, write inside one
@@ -261,6 +262,9 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
                 old.id,
                 {"name": alias, "id_digest": None, "id_masked": None, "phone": None, "area": "", "anonymised": 1},
             )
+            # A merged person's tombstone may still hold a document of another type.
+            store.execute("UPDATE people SET id_digest = NULL, id_masked = NULL, anonymised = 1 "
+                          "WHERE merged_into = ?", [old.id])
             store.execute(
                 "UPDATE volunteers SET status = 'anonymised', status_since = ? WHERE person = ?",
                 [self._now().date().isoformat(), old.id],
@@ -315,7 +319,10 @@ _OWN = (
     "SELECT ?1 AS id UNION SELECT id FROM volunteers WHERE person = ?1 "
     "UNION SELECT r.id FROM service_records r JOIN volunteers v ON v.id = r.volunteer WHERE v.person = ?1 "
     "UNION SELECT id FROM nominations WHERE person = ?1 UNION SELECT id FROM honours WHERE person = ?1 "
-    "UNION SELECT family FROM family_members WHERE person = ?1"
+    "UNION SELECT family FROM family_members WHERE person = ?1 "
+    # People merged into the person, and their merged volunteer registrations, were the person too.
+    "UNION SELECT id FROM people WHERE merged_into = ?1 "
+    "UNION SELECT a.id FROM volunteer_aliases a JOIN volunteers v ON v.id = a.volunteer WHERE v.person = ?1"
 )
 
 

@@ -95,11 +95,20 @@ class Session:
     def get(self, kind: str, value: Any) -> dict[str, Any]:
         """The stored row of an entity of ``kind`` (``"person"``, ``"activity"`` ...) by object or id.
 
+        A merged person's id answers the person they were merged into, and a merged volunteer
+        registration's id the registration it was merged into (see ``Registry.merge_people``).
+
         Raises:
             NotFound: there is no such row.
         """
         key = getattr(value, "id", value)
         row = self.store.get(_table(kind), key) if isinstance(key, str) else None
+        if row is None and kind == "volunteer" and isinstance(key, str):
+            row = self.store.one(
+                "SELECT v.* FROM volunteer_aliases a JOIN volunteers v ON v.id = a.volunteer WHERE a.id = ?", [key]
+            )
+        elif row is not None and kind == "person" and row.get("merged_into"):
+            row = self.store.get("people", row["merged_into"])
         if row is None:
             raise NotFound(kind, key)
         return row

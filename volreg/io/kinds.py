@@ -136,7 +136,7 @@ class VolunteersHandler(KindHandler):
 
     def find(self, ctx: ImportContext, record: Mapping[str, Any]) -> str | None:
         return ctx.registry.session.scalar(
-            "SELECT v.id FROM volunteers v JOIN people p ON p.id = v.person WHERE p.id_digest = ?",
+        "SELECT v.id FROM people p JOIN volunteers v ON v.person = coalesce(p.merged_into, p.id) WHERE p.id_digest = ?",
             [ctx.registry.session.digest("id_number", record["id_number"].number)],
         )
 
@@ -161,7 +161,9 @@ class VolunteersHandler(KindHandler):
     def update(self, ctx: ImportContext, entity_id: str, record: Mapping[str, Any]) -> bool:
         registry = ctx.registry
         volunteer = registry.volunteer(entity_id)
-        if record["number"] is not None and record["number"] != volunteer.number:
+        if record["number"] is not None and record["number"] != volunteer.number \
+                and registry.session.scalar("SELECT id FROM volunteer_aliases WHERE number = ? AND volunteer = ?",
+                                            [record["number"], volunteer.id]) is None:
             raise InvalidValue(
                 "number", f"must be {volunteer.number!r}, the number this ID number is registered with",
                 record["number"],

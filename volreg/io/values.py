@@ -177,7 +177,9 @@ def volunteer_ref(ctx: ImportContext, *, number: Any = None, id_text: Any = None
     store = ctx.registry.session.store
     if number is not None:
         key = str(number).strip()
-        row = store.one("SELECT id FROM volunteers WHERE id = ? OR number = ?", [key, key])
+        # A merged registration's id or number still names the volunteer it was merged into.
+        row = store.one("SELECT id FROM volunteers WHERE id = ?1 OR number = ?1 UNION ALL "
+                        "SELECT volunteer FROM volunteer_aliases WHERE id = ?1 OR number = ?1 LIMIT 1", [key])
         if row:
             return str(row["id"])
         found = ctx.external("volunteers", key)
@@ -189,7 +191,7 @@ def volunteer_ref(ctx: ImportContext, *, number: Any = None, id_text: Any = None
         raise InvalidValue(field, "or 'id_number' must name the volunteer", None)
     parsed = id_number(ctx, id_text)
     row = store.one(
-        "SELECT v.id FROM volunteers v JOIN people p ON p.id = v.person WHERE p.id_digest = ?",
+        "SELECT v.id FROM people p JOIN volunteers v ON v.person = coalesce(p.merged_into, p.id) WHERE p.id_digest = ?",
         [ctx.registry.session.digest("id_number", parsed.number)],
     )
     if row is None:

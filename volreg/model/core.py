@@ -108,7 +108,8 @@ class Person:
     """Anyone the registry knows: a volunteer, nominee, honouree or reviewer.
 
     The resident ID number is never held: ``id_digest`` is a keyed digest used to find the person again and
-    ``id_masked`` the display form. ``phone`` is shown masked in ``repr``.
+    ``id_masked`` the display form. ``phone`` is shown masked in ``repr``. ``merged_from`` lists the ids of
+    the people merged into this one (``Registry.merge_people``); each of them still finds this person.
     """
 
     id: str
@@ -121,6 +122,7 @@ class Person:
     area: str = ""
     consent: bool = False
     anonymised: bool = False
+    merged_from: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
     @property
     def phone_masked(self) -> str | None:
@@ -148,6 +150,7 @@ class Person:
             area=row["area"] or "",
             consent=bool(row["consent"]),
             anonymised=bool(row["anonymised"]),
+            merged_from=json.loads(row.get("merged_from") or "[]"),
         )
 
 

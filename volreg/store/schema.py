@@ -676,6 +676,7 @@ _MASK_SQL = (
 )
 
 
+
 @MIGRATIONS()
 def m010_honour_media(db: Database) -> None:
     """A photo and interview or video links on each honour, for the online hall of deeds (事迹展馆).
@@ -776,6 +777,34 @@ def m011_proofs(db: Database) -> None:
         "WHEN new.anonymised = 1 AND old.anonymised IS NOT 1 "
         "BEGIN UPDATE proofs SET name_masked = '', id_masked = NULL "
         "WHERE volunteer IN (SELECT id FROM volunteers WHERE person = new.id); END"
+    )
+
+
+@MIGRATIONS()
+def m012_merges(db: Database) -> None:
+    """Merged people: a tombstone that points at the kept person, and the merged registrations' numbers.
+
+    ``people.merged_into`` marks a person merged into another (a tombstone: every row that pointed at it now
+    points at the kept person, and its own personal fields are erased or moved). Chains are flattened by
+    the merge itself, so a tombstone always points at a live person.  ``volunteer_aliases`` keeps the id and
+    public number of a volunteer registration merged into another one, so that the old number still finds
+    the volunteer and is never given out again; ``person`` is the tombstone the registration belonged to.
+    """
+    run_script(
+        db,
+        """
+        ALTER TABLE people ADD COLUMN merged_into TEXT REFERENCES people(id);
+        CREATE INDEX people_merged_into ON people(merged_into);
+        CREATE INDEX people_name ON people(name, birth_date);
+        CREATE TABLE volunteer_aliases (
+            id TEXT PRIMARY KEY,
+            number TEXT NOT NULL UNIQUE,
+            volunteer TEXT NOT NULL REFERENCES volunteers(id),
+            person TEXT NOT NULL REFERENCES people(id),
+            merged_at TEXT NOT NULL
+        );
+        CREATE INDEX volunteer_aliases_volunteer ON volunteer_aliases(volunteer)
+        """,
     )
 
 
