@@ -1,0 +1,240 @@
+"""A registry embedded as web back ends and job runners embed it: forked workers, threads, spawn workers.
+
+In each pattern nothing written is lost and nothing but a :class:`volreg.VolregError` ever escapes. The fork
+cases write 4 x 500 records (the figure of the report that found records lost after a fork); ``--soak`` runs
+more rounds.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import embedders
+import pytest
+from conftest import soaking
+
+import volreg
+
+WRITERS = 4
+
+
+@pytest.fixture(scope="module")
+def rounds(pytestconfig: pytest.Config) -> int:
+    """How often the fork case is repeated: 2, or 6 with ``--soak``."""
+    return 6 if soaking(pytestconfig) else 2
+
+
+def _join(processes: list[Any], *, while_waiting: Any = None) -> None:
+    """Wait for every process (running ``while_waiting`` meanwhile); each must exit 0."""
+    while any(p.is_alive() for p in processes):
+        if while_waiting is not None:
+            while_waiting()
+        time.sleep(0.02)
+    for process in processes:
+        process.join(timeout=60)
+    assert [0] * len(processes) == [p.exitcode for p in processes]
+
+
+def _fork_writers(path: str, world: dict[str, Any], per_writer: int, target: Any = embedders.open_and_log,
+                  first: Any = None) -> list[Any]:
+    ctx = multiprocessing.get_context("fork")
+    processes = [ctx.Process(target=target, args=(first if first is not None else path, world, n, per_writer))
+                 for n in range(WRITERS)]
+    for process in processes:
+        process.start()
+    return processes
+
+
+def test_forked_writers_lose_nothing_when_the_parent_drops_its_registry(tmp_path: Path, rounds: int) -> None:
+    """The parent writes, drops its registry without close(), forks 4 writers of 500 records: all 2,000 land,
+    round after round (later rounds smaller, unless soaking), with the parent's garbage collector running
+    while the children write."""
+    for n in range(rounds):
+        per_writer = 500 if n == 0 or rounds > 2 else 100
+        path = str(tmp_path / f"round{n}.db")
+        world = embedders.setup(path)
+        registry = world.pop("registry")
+        registry.add_person("父进程写的人")
+        del registry  # no close(): the finalizer must close it now, not at the next collection
+        processes = _fork_writers(path, world, per_writer)
+        _join(processes, while_waiting=gc.collect)
+        assert WRITERS * per_writer == embedders.count(path)
+
+
+def test_forked_writers_lose_nothing_when_the_parent_keeps_and_uses_its_registry(tmp_path: Path) -> None:
+    """The parent keeps its registry open across the fork and keeps writing and reading while children write."""
+    path = str(tmp_path / "kept.db")
+    world = embedders.setup(path)
+    registry = world.pop("registry")
+    processes = _fork_writers(path, world, 100)
+    extra = [0]
+
+    def parent_work() -> None:
+        registry.add_person(f"父进程{extra[0]}")
+        volreg.hours(registry)
+        extra[0] += 1
+
+    _join(processes, while_waiting=parent_work)
+    assert WRITERS * 100 == embedders.count(path)
+    assert WRITERS * 100 == volreg.hours(registry, status="pending")[0]["records"]
+    assert extra[0] + 0 == len([p for p in registry.people() if p.name.startswith("父进程")])
+    registry.close()
+
+
+def test_forked_writers_lose_nothing_when_the_parent_closes_while_they_write(tmp_path: Path) -> None:
+    """A parent that closes its registry properly, but only after forking, loses none of the children's records."""
+    path = str(tmp_path / "closed-after.db")
+    world = embedders.setup(path)
+    registry = world.pop("registry")
+    processes = _fork_writers(path, world, 100)
+    time.sleep(0.2)  # the children are writing (the outcome must not depend on it)
+    registry.close()
+    gc.collect()
+    _join(processes)
+    assert WRITERS * 100 == embedders.count(path)
+
+
+def test_a_pre_fork_server_serves_with_the_masters_registry(tmp_path: Path) -> None:
+    """A registry opened at start-up in the master, workers forked after it and using that very object (it
+    reopens in each child), and the master closing it while they serve: every request's write lands."""
+    path = str(tmp_path / "server.db")
+    world = embedders.setup(path)
+    registry = world.pop("registry")
+    volreg.hours(registry)  # the master has used its connection before forking
+    processes = _fork_writers(path, world, 100, target=embedders.serve_with_inherited, first=registry)
+    registry.close()  # the master shuts its own handle while the workers serve
+    _join(processes)
+    assert WRITERS * 100 == embedders.count(path)
+    with pytest.raises(volreg.Closed):
+        volreg.hours(registry)
+
+
+def test_spawn_workers_write_beside_an_open_parent(tmp_path: Path) -> None:
+    """``spawn`` workers open the file themselves while the parent keeps its registry open and reads."""
+    path = str(tmp_path / "spawn.db")
+    world = embedders.setup(path)
+    registry = world.pop("registry")
+    ctx = multiprocessing.get_context("spawn")
+    processes = [ctx.Process(target=embedders.open_and_log, args=(path, world, n, 50)) for n in range(WRITERS)]
+    for process in processes:
+        process.start()
+    _join(processes, while_waiting=lambda: volreg.hours(registry))
+    assert WRITERS * 50 == volreg.hours(registry, status="pending")[0]["records"]
+    registry.close()
+
+
+def test_a_fork_inside_a_write_transaction_rolls_it_back_cleanly(tmp_path: Path) -> None:
+    """Forking in the middle of ``registry.transaction()`` closes its connection: the transaction raises
+    Closed and writes nothing, in the parent and in the child (which is inside it too); the registry works
+    again once the transaction's block is left."""
+    path = str(tmp_path / "mid.db")
+    registry = volreg.open(path, key=embedders.KEY)
+    with pytest.raises(volreg.Closed, match="during a write transaction"):
+        with registry.transaction():
+            registry.add_organisation("写到一半", kind="community")
+            pid = os.fork()
+            if pid == 0:  # the child is inside the interrupted transaction too: refused, not written alone
+                try:
+                    registry.add_organisation("子进程", kind="community")
+                except volreg.Closed:
+                    os._exit(0)
+                os._exit(1)
+            assert 0 == os.waitpid(pid, 0)[1]
+            registry.add_organisation("还在事务里", kind="community")
+    assert [] == list(registry.organisations())
+    registry.add_organisation("之后", kind="community")
+    assert ["之后"] == [o.name for o in registry.organisations()]
+    registry.close()
+
+
+def test_threads_share_one_registry(tmp_path: Path) -> None:
+    """Four threads share one Registry, writing records and asking hours() in turn: every write lands and only
+    volreg errors could escape (none do)."""
+    path = str(tmp_path / "threads.db")
+    world = embedders.setup(path)
+    registry = world.pop("registry")
+    errors: list[BaseException] = []
+    seen: list[int] = []
+
+    def work(number: int) -> None:
+        try:
+            for n in range(60):
+                who, start = embedders.workers.slot(number, n, 60)
+                registry.log_service(world["volunteers"][who], world["activity"], start=start, minutes=30)
+                if n % 10 == 0:
+                    seen.append(volreg.hours(registry, status="pending")[0]["records"])
+                    list(registry.service_records(volunteer=world["volunteers"][who]))
+        except BaseException as error:  # collected: the assertion below names it
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [] == errors
+    assert WRITERS * 60 == volreg.hours(registry, status="pending")[0]["records"]
+    assert WRITERS * 60 == embedders.count(path)
+    assert all(0 < n <= WRITERS * 60 for n in seen)
+    registry.close()
+
+
+def test_threads_share_an_in_memory_registry() -> None:
+    """An in-memory registry (one serialised connection) is shared by threads without a driver error."""
+    registry = volreg.open(":memory:")
+    errors: list[BaseException] = []
+
+    def work(number: int) -> None:
+        try:
+            with registry.transaction():
+                for n in range(25):
+                    registry.add_person(f"线程{number}-{n}")
+            list(registry.people())
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [] == errors
+    assert WRITERS * 25 == len(list(registry.people()))
+
+
+def test_open_and_hours_answer_while_another_process_holds_a_write_transaction(tmp_path: Path) -> None:
+    """Opening a current registry takes no write lock: with a 1 s busy timeout, open() and hours() answer (from
+    the last committed state) while another process holds a write transaction for up to 10 s; a write waits
+    that 1 s and is refused as Busy."""
+    path = str(tmp_path / "held.db")
+    world = embedders.setup(path)
+    registry = world.pop("registry")
+    registry.log_service(world["volunteers"][0], world["activity"], start="2024-03-05 09:00", minutes=90)
+    registry.close()
+    ctx = multiprocessing.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=embedders.hold_write_lock, args=(path, ready, release, 10.0))
+    holder.start()
+    try:
+        assert ready.wait(60)
+        reader = volreg.open(path, key=embedders.KEY, timeout=1.0)  # Busy after 1 s if it needed the lock
+        assert 90 == volreg.hours(reader, status="pending")[0]["minutes"]
+        assert reader.session.store.meta("held") is None  # the holder's row is not committed
+        read_only = volreg.open(path, readonly=True, timeout=1.0)
+        assert 90 == volreg.hours(read_only, status="pending")[0]["minutes"]
+        with pytest.raises(volreg.Busy):
+            reader.add_organisation("等不到锁", kind="community")
+        assert holder.is_alive()  # the lock was held throughout
+    finally:
+        release.set()
+        holder.join(timeout=60)
+    assert 0 == holder.exitcode
+    reader.add_organisation("锁放开了", kind="community")
+    reader.close()
+    read_only.close()
