@@ -114,8 +114,8 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
                 raise NotARegistry(str(path), _foreign(tables))
             with store.translated():
                 pending = [m.name for m in MIGRATIONS.pending(store.db)]
-                known = {m.name for m in MIGRATIONS.pending(Database(memory=True))}
-                unknown = [m.name for m in MIGRATIONS.applied(store.db) if m.name not in known]
+                shipped = {m.name for m in MIGRATIONS.pending(Database(memory=True))}
+                unknown = [m.name for m in MIGRATIONS.applied(store.db) if m.name not in shipped]
             if unknown:
                 raise SchemaTooNew(unknown)
             if pending:
@@ -150,6 +150,7 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
         with self.session.write() as store:
             known = store.meta("key_check")
             if known is None:
+                assert check is not None  # a writable open always has a key
                 store.set_meta("key_check", check)
             elif known != check:
                 raise KeyMismatch(key_source)

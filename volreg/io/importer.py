@@ -167,7 +167,7 @@ class ImportContext:
     def remember_many(self, kind: str, pairs: list[tuple[str, str]]) -> None:
         """Record many external ids of ``kind`` at once (first import wins)."""
         at = to_utc_text(now(self.registry.zone))
-        self.registry.db.conn.executemany(
+        self.registry.session.store.execute_many(
             "INSERT INTO import_identity (kind, source, key, entity_id, imported_at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT DO NOTHING",
             [(kind, self.source, key, entity_id, at) for key, entity_id in pairs],
@@ -175,7 +175,7 @@ class ImportContext:
 
     def remember(self, kind: str, key: str, entity_id: str) -> None:
         """Record that an external id of ``kind`` is ``entity_id`` (first import wins)."""
-        self.registry.db.execute(
+        self.registry.session.store.execute(
             "INSERT INTO import_identity (kind, source, key, entity_id, imported_at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT DO NOTHING",
             [kind, self.source, key, entity_id, to_utc_text(now(self.registry.zone))],
@@ -430,8 +430,8 @@ class _Run:
                 ctx.remember_many(handler.kind, list(externals.items()))
 
 
-def _page_kib(conn: Any) -> float:
-    return float(conn.execute("PRAGMA page_size").fetchone()[0]) / 1024
+def _page_kib(store: Any) -> float:
+    return float(store.scalar("PRAGMA page_size")) / 1024
 
 
 def _header(columns: Mapping[str, str], field: str | None) -> str | None:
@@ -506,10 +506,9 @@ def import_file(
     rows = iter(reader)
     written = True
     store = registry.session.store
-    conn = registry.db.conn
-    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
-    if cache < 0 and -cache < _IMPORT_CACHE_KIB or cache >= 0 and cache * _page_kib(conn) < _IMPORT_CACHE_KIB:
-        conn.execute(f"PRAGMA cache_size = -{_IMPORT_CACHE_KIB}")
+    cache = store.scalar("PRAGMA cache_size")
+    if cache < 0 and -cache < _IMPORT_CACHE_KIB or cache >= 0 and cache * _page_kib(store) < _IMPORT_CACHE_KIB:
+        store.script(f"PRAGMA cache_size = -{_IMPORT_CACHE_KIB}")
     try:
         if mode == "all_or_nothing":
             try:
@@ -535,7 +534,7 @@ def import_file(
                     run.flush()
     finally:
         bar.close()
-        conn.execute(f"PRAGMA cache_size = {int(cache)}")
+        store.script(f"PRAGMA cache_size = {int(cache)}")
     counts = run.tally if written else Counter(rows=run.tally["rows"])
     return ImportReport(
         kind=kind,

@@ -16,7 +16,17 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from ..errors import Busy, Closed, Conflict, Corrupt, InvalidValue, ReadOnly, StorageError, StorageFull, VolregError
+from ..errors import (
+    Busy,
+    Closed,
+    Conflict,
+    Corrupt,
+    InvalidValue,
+    ReadOnly,
+    StorageError,
+    StorageFull,
+    VolregError,
+)
 from .connection import Connections
 from .filters import SUBTREE
 
