@@ -259,3 +259,44 @@ def test_writes_refusals_and_migrations_are_logged_without_personal_data(tmp_pat
     for secret in ("王秀兰", "13812345678", make_id_number(sequence=2)):
         assert secret not in text
     registry.close()
+
+
+# -- the command line ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["stars"], ["hours"], ["check"], ["activities"], ["honour-roll"]])
+def test_read_commands_leave_another_applications_file_as_it_was(tmp_path: Path, command: list[str]) -> None:
+    """A read command given another application's SQLite file fails with a clear message and changes nothing
+    (no tables added, no WAL switch, no key file)."""
+    from click.testing import CliRunner
+
+    from volreg.cli import cli
+
+    foreign = tmp_path / "other.db"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT)")
+    conn.commit()
+    conn.close()
+    before = _files(tmp_path)
+    result = CliRunner().invoke(cli, [*command, str(foreign)])
+    assert 0 != result.exit_code
+    assert "must be a volreg registry" in result.output
+    assert before == _files(tmp_path)
+
+
+def test_read_commands_work_on_a_read_only_file_system(tmp_path: Path) -> None:
+    """``volreg hours`` and ``volreg check`` answer from a registry on a file system mounted read-only."""
+    from click.testing import CliRunner
+
+    from volreg.cli import cli
+
+    with _mounted(tmp_path / "ro", "4m") as directory:
+        path = directory / "city.db"
+        _small_registry(path)
+        _remount_readonly(directory)
+        runner = CliRunner()
+        hours = runner.invoke(cli, ["hours", str(path)])
+        assert 0 == hours.exit_code, hours.output
+        assert "2.5" in hours.output
+        checked = runner.invoke(cli, ["check", str(path)])
+        assert (1, True) == (checked.exit_code, "late" in checked.output)  # the record was entered late

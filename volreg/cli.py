@@ -104,8 +104,12 @@ def emit(result: Result, output: str = "table") -> None:
 
 
 @contextlib.contextmanager
-def open_registry(db: str, *, create: bool = False) -> Iterator[Registry]:
+def open_registry(db: str, *, create: bool = False, readonly: bool = False) -> Iterator[Registry]:
     """Open the registry in ``db`` with the key from ``--key-file``, ``VOLREG_KEY`` or ``DB.key``.
+
+    Commands that only read pass ``readonly=True``: they open with SQLite's read-only mode, so they work on a
+    read-only file or directory, never wait for a writer's lock, and refuse a file that is not a registry
+    without changing it.
 
     Raises:
         click.ClickException: there is no registry at ``db`` and ``create`` is false.
@@ -113,7 +117,7 @@ def open_registry(db: str, *, create: bool = False) -> Iterator[Registry]:
     if not create and not Path(db).is_file():
         raise click.ClickException(f"no registry at {db}; create one with: volreg init {db}")
     obj = click.get_current_context().find_root().obj or {}
-    registry = open_path(db, key=obj.get("key"))
+    registry = open_path(db, key=obj.get("key"), readonly=readonly)
     try:
         yield registry
     finally:
@@ -196,7 +200,7 @@ def export(db: str, archive: str, shareable: bool) -> None:
 
     The archive does not contain the key; restoring it needs the same key (DB.key).
     """
-    with open_registry(db) as registry:
+    with open_registry(db, readonly=True) as registry:
         count = volreg_io.export_registry(registry, archive, personal=not shareable)
     click.echo(f"wrote {count} rows to {archive}")
 
@@ -225,7 +229,7 @@ def history(db: str, id: str, output: str) -> None:
 
     Personal values are masked.
     """
-    with open_registry(db) as registry:
+    with open_registry(db, readonly=True) as registry:
         changes = registry.history(id)
     rows = [
         {
@@ -300,7 +304,7 @@ def hours(db: str, by: tuple[str, ...], start: str | None, end: str | None, stat
     \b
     Example: volreg hours city.db --by month --by organisation --start 2024-01-01 --end 2025-01-01
     """
-    with open_registry(db) as registry:
+    with open_registry(db, readonly=True) as registry:
         emit(query_hours(
             registry, by=by, start=start, end=end, status=status or "verified", volunteer=volunteer,
             organisation=_named(registry, "organisations", "organisation", organisation),
@@ -329,7 +333,7 @@ def activities(db: str, by: tuple[str, ...], start: str | None, end: str | None,
     \b
     Example: volreg activities city.db --by studio --start 2024-01-01 --end 2025-01-01
     """
-    with open_registry(db) as registry:
+    with open_registry(db, readonly=True) as registry:
         emit(activity_counts(
             registry, by=by, start=start, end=end,
             studio=_named(registry, "studios", "studio", studio),
@@ -362,7 +366,7 @@ def nominations_command(db: str, by: tuple[str, ...], honour: str | None, level:
     Example: volreg nominations city.db --by honour --by category --year 2024
     """
     query = nomination_funnel if funnel else count_nominations
-    with open_registry(db) as registry:
+    with open_registry(db, readonly=True) as registry:
         emit(query(registry, by=by, honour=honour, level=level, category=category, status=status or None,
                    year=year, period=period, edition=edition), output)
 
@@ -384,7 +388,7 @@ def honour_roll_command(db: str, honour: str | None, level: str | None, year: in
 
     ID and phone numbers never appear; with --public, names without consent show as 王*明.
     """
-    with open_registry(db) as registry:
+    with open_registry(db, readonly=True) as registry:
         emit(honour_roll(registry, honour=honour, level=level, year=year, edition=edition, category=category,
                          include_counted=not own_roll_only, public=public), output)
 
@@ -411,7 +415,7 @@ def stars(db: str, thresholds: tuple[float, ...] | None, as_of: str | None, top:
     \b
     Example: volreg stars city.db --thresholds 100,200,500,800,1000 --top 10
     """
-    with open_registry(db) as registry:
+    with open_registry(db, readonly=True) as registry:
         levels = None if thresholds is None else tuple(int(h) if h.is_integer() else h for h in thresholds)
         emit(_top(star_levels(registry, thresholds=levels, as_of=as_of), top), output)
 
@@ -427,7 +431,7 @@ def datasette_metadata_command(db: str, target: str | None) -> None:
     \b
     Then: datasette DB --metadata metadata.json
     """
-    with open_registry(db) as registry:
+    with open_registry(db, readonly=True) as registry:
         text = json.dumps(datasette_metadata(registry, database=Path(db).stem), ensure_ascii=False, indent=2)
     if target:
         Path(target).write_text(text + "\n", encoding="utf-8")
@@ -470,7 +474,7 @@ def check_command(db: str, output: str) -> None:
     """
     from .checks import check
 
-    with open_registry(db) as registry:
+    with open_registry(db, readonly=True) as registry:
         problems = check(registry)
     rows = [{"entity": p.entity, "id": p.id, "code": p.code, "message": p.message} for p in problems]
     if output == "table" and not rows:
