@@ -17,7 +17,16 @@ from sqlite_utils import Database
 from .activities import ActivitiesMixin
 from .base import clean_text, items_of, whole_number
 from .directory import DirectoryMixin
-from .errors import Corrupt, InvalidValue, KeyMismatch, NotARegistry, ReadOnly, SchemaTooNew, StorageError
+from .errors import (
+    Corrupt,
+    InvalidValue,
+    KeyMismatch,
+    NotARegistry,
+    ReadOnly,
+    SchemaTooNew,
+    StorageError,
+    VolregError,
+)
 from .honours import HonoursMixin
 from .model import Category, Change, Person, Settings
 from .nominating import NominationsMixin
@@ -96,8 +105,10 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
         store = Store(connections)
         try:
             self._open(store, timezone=timezone, key=key, readonly=readonly, adopt=adopt)
-        except BaseException:
+        except BaseException as error:
             store.close()
+            if isinstance(error, VolregError):
+                log.info("refused open: %s: %s", type(error).__name__, error)
             raise
         log.debug("opened %s%s", store.path or ":memory:", " read-only" if readonly else "")
 

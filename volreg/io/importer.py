@@ -17,6 +17,7 @@ that fails its check is never staged; the report is the same as the row-by-row p
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import sys
@@ -48,6 +49,8 @@ __all__ = [
     "register_kind",
     "HANDLERS",
 ]
+
+log = logging.getLogger("volreg")
 
 MODES = ("all_or_nothing", "valid_rows")
 _IMPORT_CACHE_KIB = 64 * 1024
@@ -536,6 +539,9 @@ def import_file(
         bar.close()
         store.script(f"PRAGMA cache_size = {int(cache)}")
     counts = run.tally if written else Counter(rows=run.tally["rows"])
+    log.info("imported %s (%s, %s): %d rows, %d created, %d updated, %d skipped, %d problems%s", name, kind, mode,
+             counts["rows"], counts["created"], counts["updated"], counts["skipped"], len(run.problems),
+             "" if written else ", nothing written")
     return ImportReport(
         kind=kind,
         file=name,
