@@ -5,9 +5,12 @@ transaction belongs to the connection it runs on, so with one shared connection 
 statements would silently join (or wait for) the open transaction, and a lazy read iterated in one thread
 would interleave with another thread's writes. With a connection per thread SQLite's WAL does the work it
 is built for: readers never wait, writers queue on the busy timeout, and each thread's transaction is its
-own. Measured on a 2-core machine (4 threads, each logging 200 service records and running ``hours()``
-between them), per-thread connections finished in the same time as one lock-serialised connection (the
-write lock serialises writers either way) and let the reads of one thread run during another's write.
+own. Threads of one process queue for the write lock on a Python lock (not in SQLite's busy handler, which
+sleeps in growing steps). Measured with ``benchmarks/threads.py`` on a loaded 2-core machine (4 threads, each
+logging 150 service records and asking ``hours()`` every fifth write): per-thread connections took 4.1–5.9 s,
+one serialised connection 1.8–6.7 s (faster on most runs: one warm page cache), but with it a read waited
+0.5 s behind another thread's 0.5 s write transaction where per-thread reads waited 0 ms. A web back end must
+not queue its reads behind an import, so volreg uses a connection per thread.
 An in-memory registry cannot be shared between connections, so it keeps one connection and serialises its
 use with a re-entrant lock held for a whole write transaction.
 
@@ -36,7 +39,7 @@ from urllib.parse import quote
 
 from sqlite_utils import Database
 
-from ..errors import Closed
+from ..errors import Busy, Closed
 
 __all__ = ["Connections"]
 
@@ -84,6 +87,9 @@ class Connections:
         self._handles: weakref.WeakSet[_Handle] = weakref.WeakSet()
         self._active = threading.Condition()
         self._writers = 0
+        # The threads of one process queue for the write lock here rather than in SQLite's busy handler,
+        # which sleeps in growing steps (up to 100 ms) between attempts.
+        self._write_lock = threading.Lock()
         # One shared connection (memory or a caller's database) is serialised by this lock.
         self.lock: threading.RLock | None = None
         self._shared: _Handle | None = None
@@ -169,7 +175,10 @@ class Connections:
         with lock:
             handle = self.handle()
             outermost = handle.depth == 0
-            if outermost and self.lock is None:
+            queued = outermost and self.lock is None
+            if queued:
+                if not self._write_lock.acquire(timeout=self.timeout):
+                    raise Busy(int(self.timeout * 1000))
                 with self._active:
                     self._writers += 1
             handle.depth += 1
@@ -177,10 +186,11 @@ class Connections:
                 yield handle, outermost
             finally:
                 handle.depth = 0 if outermost else handle.depth - 1
-                if outermost and self.lock is None:
+                if queued:
                     with self._active:
                         self._writers = max(0, self._writers - 1)
                         self._active.notify_all()
+                    self._write_lock.release()
 
     # -- closing ------------------------------------------------------------------------------------
 
@@ -236,6 +246,7 @@ def _after_fork_in_child() -> None:
         connections._active = threading.Condition()
         connections._writers = 0
         connections._guard = threading.Lock()
+        connections._write_lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
