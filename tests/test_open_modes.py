@@ -300,3 +300,24 @@ def test_read_commands_work_on_a_read_only_file_system(tmp_path: Path) -> None:
         assert "2.5" in hours.output
         checked = runner.invoke(cli, ["check", str(path)])
         assert (1, True) == (checked.exit_code, "late" in checked.output)  # the record was entered late
+
+
+def test_a_database_passed_in_stays_the_callers_until_close(tmp_path: Path) -> None:
+    """A sqlite_utils.Database given to Registry() is not closed when the registry is dropped or refused, only
+    by an explicit close()."""
+    import gc
+
+    import sqlite_utils
+
+    db = sqlite_utils.Database(tmp_path / "mine.db")
+    registry = volreg.Registry(db, key="k")
+    registry.add_organisation("新华社区", kind="community")
+    del registry
+    gc.collect()
+    assert 1 == db.execute("SELECT count(*) FROM organisations").fetchone()[0]
+    with pytest.raises(volreg.KeyMismatch):
+        volreg.Registry(db, key="other")
+    assert 1 == db.execute("SELECT count(*) FROM organisations").fetchone()[0]
+    volreg.Registry(db, key="k").close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        db.execute("SELECT 1")

@@ -101,12 +101,13 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
             connections = Connections(path, timeout=timeout, readonly=readonly)
         # A registry dropped without close() closes its connections at once, not at the next garbage
         # collection (a sqlite3 connection and its statement cache refer to each other).
-        self._finalizer = weakref.finalize(self, connections.close)
+        self._finalizer = weakref.finalize(self, connections.close, dropped=True)
         store = Store(connections)
         try:
             self._open(store, timezone=timezone, key=key, readonly=readonly, adopt=adopt)
         except BaseException as error:
-            store.close()
+            self._finalizer.detach()
+            connections.close(dropped=True)  # a database the caller passed in stays open for them
             if isinstance(error, VolregError):
                 log.info("refused open: %s: %s", type(error).__name__, error)
             raise
@@ -214,7 +215,8 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
 
         Closing twice is harmless. A registry that is dropped without ``close()`` closes at once too.
         """
-        self._finalizer()
+        self._finalizer.detach()
+        self.session.store.close()
 
     def __enter__(self) -> Registry:
         return self

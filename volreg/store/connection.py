@@ -93,6 +93,7 @@ class Connections:
         # One shared connection (memory or a caller's database) is serialised by this lock.
         self.lock: threading.RLock | None = None
         self._shared: _Handle | None = None
+        self._owned = database is None  # a database the caller passed in stays theirs
         if database is not None or path is None:
             if database is None:
                 database = Database(sqlite3.connect(":memory:", check_same_thread=False))
@@ -211,15 +212,20 @@ class Connections:
         for handle in handles:
             handle.close()
 
-    def close(self) -> None:
-        """Close every connection for good; later use raises :class:`volreg.Closed`."""
+    def close(self, *, dropped: bool = False) -> None:
+        """Close every connection for good; later use raises :class:`volreg.Closed`.
+
+        Args:
+            dropped: the registry was dropped without ``close()``: a database the caller passed in is left
+                open for the caller (an explicit ``close()`` closes it, as it always has).
+        """
         if self._closed:
             return
         self._closed = True
         _LIVE.discard(self)
         if self._shared is not None:
-            # A database the caller passed in is theirs to close too; closing it twice is harmless.
-            self._shared.close()
+            if self._owned or not dropped:
+                self._shared.close()
             return
         self.release()
 
