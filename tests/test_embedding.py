@@ -7,6 +7,7 @@ more rounds.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
@@ -238,3 +239,35 @@ def test_open_and_hours_answer_while_another_process_holds_a_write_transaction(t
     reader.add_organisation("锁放开了", kind="community")
     reader.close()
     read_only.close()
+
+
+def _open_files(path: str) -> list[str]:
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target.startswith(path):
+                found.append(target)
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to list open files")
+def test_a_half_read_iterator_does_not_keep_the_file_open_across_a_fork(tmp_path: Path) -> None:
+    """A lazy read left half-read holds a statement, which would keep SQLite's file (and its lock state) open
+    after close; volreg closes it with the connection before a fork, and the iterator then raises Closed."""
+    path = str(tmp_path / "iter.db")
+    registry = volreg.open(path, key=embedders.KEY)
+    for n in range(5):
+        registry.add_person(f"人{n}")
+    people = registry.people()
+    next(people)
+    assert _open_files(path)
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if not _open_files(path) else 1)  # nothing of the parent's connection came along
+    assert 0 == os.waitpid(pid, 0)[1]
+    with pytest.raises(volreg.Closed):
+        next(people)
+    assert 5 == len(list(registry.people()))  # the registry itself reopened
+    registry.close()
+    assert [] == _open_files(path)

@@ -49,17 +49,24 @@ log = logging.getLogger("volreg")
 class _Handle:
     """One open connection and the thread that uses it."""
 
-    __slots__ = ("db", "owner", "depth", "closed", "__weakref__")
+    __slots__ = ("db", "owner", "depth", "closed", "cursors", "__weakref__")
 
     def __init__(self, db: Database, owner: int) -> None:
         self.db = db
         self.owner = owner
         self.depth = 0  # nesting of write transactions running on it
         self.closed = False
+        # Cursors of lazy reads not yet exhausted: a live cursor keeps its statement, and a connection with a
+        # statement is only half closed (SQLite keeps the file and its lock state open until the statement is
+        # finalised), which must not happen before a fork.
+        self.cursors: weakref.WeakSet[sqlite3.Cursor] = weakref.WeakSet()
 
     def close(self) -> None:
         if not self.closed:
             self.closed = True
+            for cursor in list(self.cursors):
+                with contextlib.suppress(sqlite3.Error):
+                    cursor.close()
             with contextlib.suppress(sqlite3.Error):
                 self.db.conn.close()
 

@@ -232,7 +232,12 @@ class Store:
 
     def _lazy(self, sql: str, params: Sequence[Any]) -> Iterator[dict[str, Any]]:
         with self.translated():
-            yield from self.db.query(sql, params)
+            handle = self.connections.handle()
+            cursor = handle.db.execute(sql, params)
+            handle.cursors.add(cursor)  # closed with the connection (a fork, close()), so nothing stays open
+            keys = [d[0] for d in cursor.description]
+            for row in cursor:
+                yield dict(zip(keys, row, strict=True))
 
     def tuples(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Every row of a query as a tuple (cheaper than dicts for wide reads)."""
