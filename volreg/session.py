@@ -13,6 +13,7 @@ import functools
 import inspect
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -242,24 +243,33 @@ def guarded(cls: type) -> type:
     return cls
 
 
+_calls = threading.local()
+
+
 def _guard(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def guarded_method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        depth = getattr(_calls, "depth", 0)
+        _calls.depth = depth + 1
         try:
             return method(self, *args, **kwargs)
         except VolregError as error:
-            _refused(method, error)
+            if not depth:
+                _refused(method, error)
             raise
         except sqlite3.Error as error:
             store = self.session.store
             translated = translate(error, store.path, store.timeout_ms)
-            _refused(method, translated)
+            if not depth:
+                _refused(method, translated)
             raise translated from error
+        finally:
+            _calls.depth = depth
 
     return guarded_method
 
 
 def _refused(method: Callable[..., Any], error: VolregError) -> None:
-    if not getattr(error, "_volreg_logged", False):
-        error._volreg_logged = True  # type: ignore[attr-defined]
-        log.info("refused %s: %s: %s", method.__name__, type(error).__name__, error)
+    # Logged by the outermost public call only (the one the caller made), with the class and the message,
+    # which never holds a personal value in clear.
+    log.info("refused %s: %s: %s", method.__name__, type(error).__name__, error)

@@ -34,7 +34,6 @@ import time
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from sqlite_utils import Database
@@ -265,7 +264,3 @@ def _after_fork_in_child() -> None:
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
-
-def live() -> list[Any]:
-    """The connection sets of the registries open in this process (for tests and diagnostics)."""
-    return list(_LIVE)
