@@ -271,3 +271,29 @@ def test_a_half_read_iterator_does_not_keep_the_file_open_across_a_fork(tmp_path
     assert 5 == len(list(registry.people()))  # the registry itself reopened
     registry.close()
     assert [] == _open_files(path)
+
+
+def test_a_thread_waits_for_another_threads_transaction_then_gets_busy(tmp_path: Path) -> None:
+    """Threads of one process queue for the write lock; one that waits longer than the timeout gets Busy and
+    writes nothing, while reads go on during the other thread's transaction."""
+    registry = volreg.open(tmp_path / "queue.db", key=embedders.KEY, timeout=0.2)
+    inside, finished = threading.Event(), threading.Event()
+
+    def long_write() -> None:
+        with registry.transaction():
+            registry.add_person("长事务")
+            inside.set()
+            finished.wait(60)
+
+    holder = threading.Thread(target=long_write)
+    holder.start()
+    try:
+        assert inside.wait(60)
+        with pytest.raises(volreg.Busy):
+            registry.add_person("等不到")
+        assert [] == list(registry.people())  # a read answers at once, from the last committed state
+    finally:
+        finished.set()
+        holder.join()
+    assert ["长事务"] == [p.name for p in registry.people()]
+    registry.close()

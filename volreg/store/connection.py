@@ -46,13 +46,13 @@ log = logging.getLogger("volreg")
 
 
 class _Handle:
-    """One open connection and the thread that uses it."""
+    """One open connection, the process that opened it and its write-transaction depth."""
 
-    __slots__ = ("db", "owner", "depth", "closed", "cursors", "__weakref__")
+    __slots__ = ("db", "pid", "depth", "closed", "cursors", "__weakref__")
 
-    def __init__(self, db: Database, owner: int) -> None:
+    def __init__(self, db: Database, pid: int) -> None:
         self.db = db
-        self.owner = owner
+        self.pid = pid  # the process that opened it
         self.depth = 0  # nesting of write transactions running on it
         self.closed = False
         # Cursors of lazy reads not yet exhausted: a live cursor keeps its statement, and a connection with a
@@ -103,7 +103,7 @@ class Connections:
         if database is not None or path is None:
             if database is None:
                 database = Database(sqlite3.connect(":memory:", check_same_thread=False))
-            self._shared = _Handle(database, threading.get_ident())
+            self._shared = _Handle(database, os.getpid())
             self.lock = threading.RLock()
             self._configure(database)
         else:
@@ -123,7 +123,7 @@ class Connections:
         if self._shared is not None:
             return self._shared
         handle: _Handle | None = getattr(self._local, "handle", None)
-        if handle is not None and not handle.closed and handle.owner == os.getpid():
+        if handle is not None and not handle.closed and handle.pid == os.getpid():
             return handle
         if handle is not None and handle.depth:
             # The connection was closed under an open write transaction (a fork or close() in another
