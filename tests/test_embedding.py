@@ -297,3 +297,32 @@ def test_a_thread_waits_for_another_threads_transaction_then_gets_busy(tmp_path:
         holder.join()
     assert ["长事务"] == [p.name for p in registry.people()]
     registry.close()
+
+
+def test_a_fork_waits_for_another_threads_write_transaction(tmp_path: Path) -> None:
+    """A fork while another thread is inside a write transaction waits for it to commit (up to the busy timeout)
+    before closing the connections: that thread's write lands, and the child sees it."""
+    registry = volreg.open(tmp_path / "wait.db", key=embedders.KEY)
+    inside = threading.Event()
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            with registry.transaction():
+                registry.add_person("线程里写的")
+                inside.set()
+                time.sleep(0.3)  # still inside when the main thread forks
+        except BaseException as error:
+            errors.append(error)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert inside.wait(60)
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if ["线程里写的"] == [p.name for p in registry.people()] else 1)
+    assert 0 == os.waitpid(pid, 0)[1]
+    writer.join()
+    assert [] == errors
+    assert ["线程里写的"] == [p.name for p in registry.people()]
+    registry.close()
