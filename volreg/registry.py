@@ -444,8 +444,10 @@ def open(path: str | os.PathLike[str] = ":memory:", *, timezone: str = _DEFAULT_
 def _inspect(store: Store, readonly: bool) -> set[str]:
     """The names in the file's schema; a file SQLite cannot read is refused as not a registry.
 
-    A WAL-mode registry on a read-only directory or file system cannot get its shared-memory file; it is
-    then read as immutable (nobody can write it there either).
+    A WAL-mode registry in a directory this process cannot write (a read-only directory or file system) may
+    lack the WAL's shared-memory file, which a reader needs; it is then read as immutable, which is right as
+    long as nobody writes the file meanwhile (nobody can on a read-only file system; a writer in such a
+    directory would need the same shared-memory file).
     """
     for attempt in (1, 2):
         try:
@@ -454,7 +456,8 @@ def _inspect(store: Store, readonly: bool) -> set[str]:
         except Corrupt as error:
             raise NotARegistry(str(store.path), "not a SQLite database") from error
         except StorageError as error:
-            if not readonly or attempt == 2 or store.connections.immutable:
+            folder = os.path.dirname(os.path.abspath(str(store.path)))
+            if not readonly or attempt == 2 or os.access(folder, os.W_OK):
                 raise
             store.connections.release()
             store.connections.immutable = True
