@@ -255,10 +255,15 @@ def _before_fork() -> None:
 def _after_fork_in_child() -> None:
     # The per-thread state of other threads did not survive the fork; nothing to reopen eagerly.
     for connections in list(_LIVE):
+        mine = getattr(connections._local, "handle", None)
+        writing = mine is not None and mine.depth > 0
         connections._active = threading.Condition()
-        connections._writers = 0
+        connections._writers = 1 if writing else 0
         connections._guard = threading.Lock()
-        connections._write_lock = threading.Lock()
+        if not writing:
+            # Held, if at all, by a thread the child does not have; the forking thread's own transaction
+            # keeps the lock it holds and releases it when its block ends.
+            connections._write_lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
