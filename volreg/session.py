@@ -54,6 +54,10 @@ _NAMED = {"organisation": "name", "studio": "name", "activity": "title"}
 class Session:
     """What every layer of volreg shares for one registry: the store, the clock and zone, the key, the journal.
 
+    A session may be used from several threads: its store gives each thread its own connection (see
+    :mod:`volreg.store.connection`), so a transaction opened with :meth:`write` belongs to the thread that
+    opened it.
+
     Args:
         store: the row store of the registry's database.
         zone: the registry's home time zone (naive input is read in it).
