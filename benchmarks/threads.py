@@ -24,10 +24,11 @@ from sqlite_utils import Database  # noqa: E402
 import volreg  # noqa: E402
 
 THREADS = 4
+KEY = "threads-benchmark-key"
 
 
 def _world(path: Path) -> tuple[list[str], str]:
-    with volreg.open(path, key="bench") as registry:
+    with volreg.open(path, key=KEY) as registry:
         org = registry.add_organisation("新华社区", kind="community")
         volunteers = [registry.register_volunteer(f"志愿者{n}", id_number=_id_number(n), organisation=org,
                                                   registered_on="2023-01-01").id for n in range(8)]
@@ -53,9 +54,9 @@ def run(mode: str, records: int) -> tuple[float, float]:
         volunteers, activity = _world(path)
         if mode == "serialised":
             conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            registry = volreg.Registry(Database(conn), key="bench")
+            registry = volreg.Registry(Database(conn), key=KEY)
         else:
-            registry = volreg.open(path, key="bench")
+            registry = volreg.open(path, key=KEY)
 
         def work(k: int) -> None:
             for n in range(records):

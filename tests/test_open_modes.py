@@ -15,13 +15,16 @@ from factories import make_id_number
 
 import volreg
 
+KEY = "open-modes-test-key"
+"""The registry key of these tests (long enough for any key rule)."""
+
 
 def _files(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
 
 
 def _small_registry(path: Path) -> None:
-    registry = volreg.open(path, key="k")
+    registry = volreg.open(path, key=KEY)
     org = registry.add_organisation("新华社区", kind="community")
     volunteer = registry.register_volunteer("王小明", id_number=make_id_number(sequence=1), organisation=org,
                                             registered_on="2024-01-02")
@@ -63,7 +66,7 @@ def test_a_read_only_open_writes_nothing_and_refuses_writes(tmp_path: Path, monk
     write as ReadOnly. (Like any reader of a WAL database, SQLite may leave its -wal/-shm coordination files.)"""
     monkeypatch.delenv("VOLREG_KEY", raising=False)
     path = tmp_path / "city.db"
-    _small_registry(path)  # made with key="k": there is no key file, and a reader must not create one
+    _small_registry(path)  # made with key=KEY: there is no key file, and a reader must not create one
     before = _files(tmp_path)
     registry = volreg.open(path, readonly=True)
     assert registry.readonly
@@ -83,10 +86,10 @@ def test_a_read_only_open_with_the_key_finds_people_by_id_number(tmp_path: Path)
     """With its key, a read-only registry looks people up by ID number; a wrong key is refused."""
     path = tmp_path / "city.db"
     _small_registry(path)
-    with volreg.open(path, readonly=True, key="k") as registry:
+    with volreg.open(path, readonly=True, key=KEY) as registry:
         assert "王小明" == registry.person_by_id_number(make_id_number(sequence=1)).name
     with pytest.raises(volreg.KeyMismatch):
-        volreg.open(path, readonly=True, key="wrong")
+        volreg.open(path, readonly=True, key="a-different-key-of-enough-bytes")
 
 
 def test_a_registry_on_a_read_only_file_system_opens_read_only(tmp_path: Path) -> None:
@@ -97,10 +100,10 @@ def test_a_registry_on_a_read_only_file_system_opens_read_only(tmp_path: Path) -
         _small_registry(path)
         _remount_readonly(directory)
         before = _files(directory)
-        with volreg.open(path, readonly=True, key="k") as registry:
+        with volreg.open(path, readonly=True, key=KEY) as registry:
             assert 150 == volreg.hours(registry)[0]["minutes"]
         with pytest.raises(volreg.VolregError):
-            volreg.open(path, key="k")
+            volreg.open(path, key=KEY)
         assert before == _files(directory)
 
 
@@ -139,7 +142,7 @@ def test_a_writable_open_refuses_a_foreign_database_unless_adopting(tmp_path: Pa
     with pytest.raises(volreg.NotARegistry, match="not a SQLite database"):
         volreg.open(text)
     assert before == _files(tmp_path)
-    with volreg.open(foreign, adopt=True, key="k") as registry:
+    with volreg.open(foreign, adopt=True, key=KEY) as registry:
         registry.add_organisation("新华社区", kind="community")
         assert {"orders", "people"} <= set(registry.db.table_names())
 
@@ -165,7 +168,7 @@ def test_a_closed_registry_raises_closed_everywhere(tmp_path: Path) -> None:
     """After close() every write, read, query and iterator raises volreg.Closed (a VolregError), not sqlite3's."""
     path = tmp_path / "city.db"
     _small_registry(path)
-    registry = volreg.open(path, key="k")
+    registry = volreg.open(path, key=KEY)
     people = registry.people()
     registry.close()
     registry.close()  # twice is harmless
@@ -219,7 +222,7 @@ def test_a_full_file_system_refuses_the_write_whole(tmp_path: Path) -> None:
     """On a small file system that fills up, the write is refused as StorageFull and nothing of it is written."""
     with _mounted(tmp_path / "small", "600k") as directory:
         path = directory / "city.db"
-        registry = volreg.open(path, key="k")
+        registry = volreg.open(path, key=KEY)
         landed, error = _fill(registry)
         assert isinstance(error, volreg.StorageFull), error
         assert "disk is full" in str(error) and "nothing was written" in str(error)
@@ -231,7 +234,7 @@ def test_a_size_limit_refuses_the_write_whole(tmp_path: Path) -> None:
     """SQLite's own SQLITE_FULL (a database at its page limit) is StorageFull too, and nothing is half-written;
     the registry keeps answering reads."""
     path = tmp_path / "city.db"
-    registry = volreg.open(path, key="k")
+    registry = volreg.open(path, key=KEY)
     pages = registry.db.execute("PRAGMA page_count").fetchone()[0]
     registry.db.execute(f"PRAGMA max_page_count = {pages + 40}")
     landed, error = _fill(registry)
@@ -249,7 +252,7 @@ def test_writes_refusals_and_migrations_are_logged_without_personal_data(tmp_pat
     """The "volreg" logger records each write at DEBUG (action, entity, id), refusals and migrations at INFO,
     and never a name, phone or ID number."""
     caplog.set_level(logging.DEBUG, logger="volreg")
-    registry = volreg.open(tmp_path / "city.db", key="k")
+    registry = volreg.open(tmp_path / "city.db", key=KEY)
     assert any(r.levelno == logging.INFO and "migrated" in r.getMessage() for r in caplog.records)
     person = registry.add_person("王秀兰", id_number=make_id_number(sequence=2), phone="13812345678")
     assert any(r.levelno == logging.DEBUG and r.getMessage() == f"create person {person.id}"
@@ -313,14 +316,14 @@ def test_a_database_passed_in_stays_the_callers_until_close(tmp_path: Path) -> N
     import sqlite_utils
 
     db = sqlite_utils.Database(tmp_path / "mine.db")
-    registry = volreg.Registry(db, key="k")
+    registry = volreg.Registry(db, key=KEY)
     registry.add_organisation("新华社区", kind="community")
     del registry
     gc.collect()
     assert 1 == db.execute("SELECT count(*) FROM organisations").fetchone()[0]
     with pytest.raises(volreg.KeyMismatch):
-        volreg.Registry(db, key="other")
+        volreg.Registry(db, key="a-different-key-of-enough-bytes")
     assert 1 == db.execute("SELECT count(*) FROM organisations").fetchone()[0]
-    volreg.Registry(db, key="k").close()
+    volreg.Registry(db, key=KEY).close()
     with pytest.raises(sqlite3.ProgrammingError):
         db.execute("SELECT 1")

@@ -306,3 +306,12 @@ class Store:
     def subtree_sql(self) -> str:
         """A recursive CTE body naming every organisation under ``?`` (itself included) as ``subtree(id)``."""
         return SUBTREE
+
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    """Run a block whose driver errors become volreg errors, where no store is at hand to name the file."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise translate(error, None, BUSY_TIMEOUT_MS) from error
