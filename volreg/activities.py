@@ -14,6 +14,7 @@ from .base import RegistryBase, clean_text, new_id
 from .errors import InvalidValue
 from .model import ACTIVITY_KINDS, Activity
 from .store.filters import Filters
+from .store.rows import activity_row
 from .timeutil import to_text, to_utc_text
 
 __all__ = ["ActivitiesMixin", "expand_rule"]
@@ -173,25 +174,7 @@ class ActivitiesMixin(RegistryBase):
         return activities[0]
 
     def _activity_row(self, activity: Activity) -> dict[str, Any]:
-        assert activity.start is not None and activity.end is not None
-        return {
-            "id": activity.id,
-            "title": activity.title,
-            "kind": activity.kind,
-            "category": activity.category,
-            "theme": activity.theme,
-            "organiser": activity.organiser,
-            "studio": activity.studio,
-            "start": to_text(activity.start, self.zone),
-            "end": to_text(activity.end, self.zone),
-            "start_utc": to_utc_text(activity.start),
-            "end_utc": to_utc_text(activity.end),
-            "location": activity.location,
-            "content": activity.content,
-            "leader": activity.leader,
-            "series": activity.series,
-            "occurrence": activity.occurrence,
-        }
+        return activity_row(activity, self.zone)
 
     def activity(self, id: Any) -> Activity:
         """The activity with this id.

@@ -114,8 +114,9 @@ def check_honours(registry: Registry) -> Iterator[CheckProblem]:
     ):
         try:
             title = registry.honour_title(row["honour"])
-            registry._check_award(title, row["recipient_kind"], row["recipient"], date.fromisoformat(row["awarded_on"]),
-                                  row["category"], field="recipient", grade="nomination_award")
+            registry.check_award(title, row["recipient"], kind=row["recipient_kind"],
+                                 on=date.fromisoformat(row["awarded_on"]), category=row["category"],
+                                 grade="nomination_award")
         except VolregError as error:
             yield CheckProblem("honour_rule", "honour", row["id"], str(error))
 
@@ -140,17 +141,18 @@ def check_reviewers(registry: Registry) -> Iterator[CheckProblem]:
 
 def check_orphans(registry: Registry) -> Iterator[CheckProblem]:
     """Rows that point at rows that do not exist (``PRAGMA foreign_key_check``, and service-record lineages)."""
-    db = registry.db
-    for table, rowid, parent, fkid in db.execute("PRAGMA foreign_key_check").fetchall():
-        columns = {r[0]: r[3] for r in db.execute(f"PRAGMA foreign_key_list([{table}])").fetchall()}
+    store = registry.session.store
+    for table, rowid, parent, fkid in store.tuples("PRAGMA foreign_key_check"):
+        columns = {r[0]: r[3] for r in store.tuples(f"PRAGMA foreign_key_list([{table}])")}
         column = columns.get(fkid, "?")
-        names = [r[1] for r in db.execute(f"PRAGMA table_info([{table}])").fetchall()]
+        names = [r[1] for r in store.tuples(f"PRAGMA table_info([{table}])")]
         keys = ["id"] if "id" in names else [n for n in names if n in ("nomination", "family", "person", "reviewer",
                                                                        "voter", "organisation", "honour")][:2]
-        row = db.execute(f"SELECT {', '.join(f'[{k}]' for k in keys) or 'rowid'}, [{column}] FROM [{table}] "
-                         "WHERE rowid = ?", [rowid]).fetchone() if rowid is not None else None
-        ident = "/".join(str(v) for v in row[:-1]) if row else str(rowid)
-        missing = row[-1] if row else "?"
+        found = store.tuples(f"SELECT {', '.join(f'[{k}]' for k in keys) or 'rowid'}, [{column}] FROM [{table}] "
+                             "WHERE rowid = ?", [rowid]) if rowid is not None else []
+        first = found[0] if found else None
+        ident = "/".join(str(v) for v in first[:-1]) if first else str(rowid)
+        missing = first[-1] if first else "?"
         yield CheckProblem("orphan", table, ident, f"'{column}' points at {parent} {missing!r}, which does not exist")
     for row in registry.session.rows(
         "SELECT id, lineage FROM service_records r WHERE NOT EXISTS "
@@ -212,6 +214,12 @@ def check_storage(registry: Registry, *, full: bool = False) -> list[CheckProble
 
 def check_erasure(registry: Registry) -> Iterator[CheckProblem]:
     """An erasure committed but not yet physically complete: finished now if no reader holds old pages."""
+    if registry.readonly:
+        if registry.erasure_pending:
+            yield CheckProblem("erasure_incomplete", "database", registry.session.path or ":memory:",
+                               "an erasure is committed but not physically complete; open the registry for "
+                               "writing and run complete_erasure() (or volreg check)")
+        return
     try:
         registry.complete_erasure(timeout=1)
     except ErasureIncomplete as error:

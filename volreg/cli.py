@@ -17,11 +17,10 @@ traceback. A query command is therefore a few lines::
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,12 +28,14 @@ import click
 
 from . import io as volreg_io
 from .cli_output import emit, output_options
+from .cli_shared import open_registry, registry_argument
 from .errors import VolregError
 from .io.datasette import datasette_metadata
 from .io.importer import HANDLERS, MODES
 from .io.progress import StderrBar
 from .model import ACTIVITY_KINDS, HONOUR_LEVELS, NOMINATION_STATUSES, SERVICE_STATUSES
 from .personal import read_key_file
+from .proof.cli import proof
 from .queries.activities import ACTIVITY_DIMENSIONS, activity_counts
 from .queries.honour_roll import honour_roll
 from .queries.hours import DIMENSIONS as HOURS_DIMENSIONS
@@ -148,27 +149,6 @@ def cli(ctx: click.Context, key_file: str | None, debug: bool) -> None:
 
 # -- helpers shared by every command ---------------------------------------------------------------------
 
-registry_argument = click.argument("db", type=click.Path(dir_okay=False))
-"""The ``DB`` argument every command takes first."""
-
-
-@contextlib.contextmanager
-def open_registry(db: str, *, create: bool = False) -> Iterator[Registry]:
-    """Open the registry in ``db`` with the key from ``--key-file``, ``VOLREG_KEY`` or ``DB.key``.
-
-    Raises:
-        click.ClickException: there is no registry at ``db`` and ``create`` is false.
-    """
-    if not create and not Path(db).is_file():
-        raise click.ClickException(f"no registry at {db}; create one with: volreg init {db}")
-    obj = click.get_current_context().find_root().obj or {}
-    registry = open_path(db, key=obj.get("key"))
-    try:
-        yield registry
-    finally:
-        registry.close()
-
-
 # -- commands ---------------------------------------------------------------------------------------------
 
 
@@ -253,7 +233,7 @@ def export(db: str, archive: str, shareable: bool) -> None:
 
     The archive does not contain the key; restoring it needs the same key (DB.key).
     """
-    with open_registry(db) as registry:
+    with open_registry(db, readonly=True) as registry:
         count = volreg_io.export_registry(registry, archive, personal=not shareable)
     click.echo(f"wrote {count} rows to {archive}")
 
@@ -301,7 +281,7 @@ def history(db: str, id: str, output: str) -> None:
 
     Personal values are masked.
     """
-    with open_registry(db) as registry:
+    with open_registry(db, readonly=True) as registry:
         changes = registry.history(id)
     if not changes:
         # A question about one thing with no answer is a mistake to report, not an empty table.
@@ -379,7 +359,7 @@ def hours(db: str, by: tuple[str, ...], start: str | None, end: str | None, stat
     \b
     Example: volreg hours city.db --by month --by organisation --start 2024-01-01 --end 2025-01-01
     """
-    with open_registry(db) as registry:
+    with open_registry(db, readonly=True) as registry:
         emit(query_hours(
             registry, by=by, start=start, end=end, status=status or "verified", volunteer=volunteer,
             organisation=_named(registry, "organisations", "organisation", organisation),
@@ -408,7 +388,7 @@ def activities(db: str, by: tuple[str, ...], start: str | None, end: str | None,
     \b
     Example: volreg activities city.db --by studio --start 2024-01-01 --end 2025-01-01
     """
-    with open_registry(db) as registry:
+    with open_registry(db, readonly=True) as registry:
         emit(activity_counts(
             registry, by=by, start=start, end=end,
             studio=_named(registry, "studios", "studio", studio),
@@ -441,7 +421,7 @@ def nominations_command(db: str, by: tuple[str, ...], honour: str | None, level:
     Example: volreg nominations city.db --by honour --by category --year 2024
     """
     query = nomination_funnel if funnel else count_nominations
-    with open_registry(db) as registry:
+    with open_registry(db, readonly=True) as registry:
         emit(query(registry, by=by, honour=honour, level=level, category=category, status=status or None,
                    year=year, period=period, edition=edition), output)
 
@@ -463,7 +443,7 @@ def honour_roll_command(db: str, honour: str | None, level: str | None, year: in
 
     ID and phone numbers never appear; with --public, names without consent show as 王*明.
     """
-    with open_registry(db) as registry:
+    with open_registry(db, readonly=True) as registry:
         emit(honour_roll(registry, honour=honour, level=level, year=year, edition=edition, category=category,
                          include_counted=not own_roll_only, public=public), output)
 
@@ -490,7 +470,7 @@ def stars(db: str, thresholds: tuple[float, ...] | None, as_of: str | None, top:
     \b
     Example: volreg stars city.db --thresholds 100,200,500,800,1000 --top 10
     """
-    with open_registry(db) as registry:
+    with open_registry(db, readonly=True) as registry:
         levels = None if thresholds is None else tuple(int(h) if h.is_integer() else h for h in thresholds)
         emit(_top(star_levels(registry, thresholds=levels, as_of=as_of), top), output)
 
@@ -512,7 +492,7 @@ def datasette_metadata_command(db: str, target: str | None) -> None:
     if is_shareable_copy(db):
         text = json.dumps(shareable_metadata(database=Path(db).stem), ensure_ascii=False, indent=2)
     else:
-        with open_registry(db) as registry:
+        with open_registry(db, readonly=True) as registry:
             text = json.dumps(datasette_metadata(registry, database=Path(db).stem), ensure_ascii=False, indent=2)
     if target:
         Path(target).write_text(text + "\n", encoding="utf-8")
@@ -558,7 +538,11 @@ def check_command(db: str, full: bool, output: str) -> None:
     """
     from .checks import check
 
-    with open_registry(db) as registry:
+    # Writable where it can be: check() also finishes an erasure that a reader kept from completing; on a
+    # read-only file or directory it only reads (and reports such an erasure).
+    folder = os.path.dirname(os.path.abspath(db))
+    writable = os.access(db, os.W_OK) and os.access(folder, os.W_OK)
+    with open_registry(db, readonly=not writable) as registry:
         problems = check(registry, full=full)
     rows = [{"entity": p.entity, "id": p.id, "code": p.code, "message": p.message} for p in problems]
     if output == "table" and not rows:
@@ -660,17 +644,8 @@ def merge_command(db: str, keep: str, duplicate: str, by: str, reason: str) -> N
 
 # -- volreg proof (the group lives in volreg/proof/cli.py) ---------------------------------------------------
 
-def _add_proof_commands() -> None:
-    from .proof.cli import proof
-
-    cli.add_command(proof)
+cli.add_command(proof)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    # ``python -m volreg.cli``: run the package's module, which registers every command group (the proof group
-    # imports ``volreg.cli`` itself, so it cannot be added to this ``__main__`` copy).
-    from volreg.cli import main as _main
-
-    _main()
-else:
-    _add_proof_commands()
+    main()

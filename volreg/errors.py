@@ -25,6 +25,12 @@ __all__ = [
     "KeyFileError",
     "ErasureIncomplete",
     "StaleResult",
+    "StorageError",
+    "Closed",
+    "StorageFull",
+    "ReadOnly",
+    "Corrupt",
+    "NotARegistry",
 ]
 
 
@@ -259,4 +265,79 @@ class StaleResult(VolregError, RuntimeError):
         super().__init__(
             f"the registry changed after the first {rows} rows of this result were read, and the answer is no "
             "longer the same; ask the question again (or read the whole result, e.g. list(result), before writing)"
+        )
+
+
+class StorageError(VolregError, OSError):
+    """SQLite could not do what was asked (the disk, the file or its permissions); nothing was written.
+
+    Attributes:
+        path: the database file, or None for an in-memory registry.
+        reason: SQLite's own words.
+    """
+
+    def __init__(self, path: str | None, reason: str, *, what: str = "the registry's storage failed") -> None:
+        self.path = path
+        self.reason = reason
+        where = f" ({path})" if path else ""
+        super().__init__(f"{what}{where}: {reason}; nothing was written")
+
+    def __str__(self) -> str:  # OSError would format its arguments otherwise
+        return str(self.args[0])
+
+
+class Closed(VolregError, RuntimeError):
+    """The registry was closed (by :meth:`volreg.Registry.close`, or its connection by a fork during a write).
+
+    Attributes:
+        path: the database file, or None for an in-memory registry.
+        during_write: the connection was closed under an open write transaction, which was rolled back.
+    """
+
+    def __init__(self, path: str | None = None, *, during_write: bool = False) -> None:
+        self.path = path
+        self.during_write = during_write
+        where = f" {path}" if path else ""
+        if during_write:
+            message = (f"the registry{where} was closed during a write transaction (close() or fork()); "
+                       "the transaction was rolled back and nothing of it was written")
+        else:
+            message = f"the registry{where} is closed; open it again with volreg.open()"
+        super().__init__(message)
+
+
+class StorageFull(StorageError):
+    """The disk (or the database's size limit) is full; the write was rolled back."""
+
+    def __init__(self, path: str | None, reason: str = "database or disk is full") -> None:
+        super().__init__(path, reason, what="the registry's disk is full")
+
+
+class ReadOnly(StorageError, PermissionError):
+    """A write was asked of a registry opened read-only, or of a file or directory that cannot be written."""
+
+    def __init__(self, path: str | None, reason: str = "attempt to write a readonly database") -> None:
+        super().__init__(path, reason, what="the registry is read-only")
+
+
+class Corrupt(StorageError):
+    """The database file is damaged (or is not a SQLite database at all)."""
+
+    def __init__(self, path: str | None, reason: str = "database disk image is malformed") -> None:
+        super().__init__(path, reason, what="the registry's file is damaged")
+
+
+class NotARegistry(VolregError, ValueError):
+    """The file is not a volreg registry (another application's SQLite file, or not SQLite); it is left as it was.
+
+    Attributes:
+        path: the file.
+        reason: what was found instead.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"'path' must be a volreg registry (got {path}: {reason}); it was left unchanged"
         )

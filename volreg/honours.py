@@ -197,6 +197,32 @@ class HonoursMixin(TitlesMixin):
                 return "person", self._person_id(value, field)
         raise NotFound("recipient", getattr(value, "id", value))
 
+    def check_award(self, honour: Any, recipient: str, *, kind: str, on: Any, category: Any = None,
+                    grade: str = "winner") -> str | None:
+        """Check, without writing, that giving ``honour`` to ``recipient`` on ``on`` keeps the title's rules.
+
+        These are the rules every award, nomination and decision is checked against: the recipient kind,
+        the age range on the day, the title's categories, and ``once`` (for a winner).
+
+        Args:
+            honour: the title (object, code or name).
+            recipient: the recipient's id.
+            kind: ``"person"``, ``"family"`` or ``"group"``.
+            on: the day of the award.
+            category: the category (code or label), where the title has categories.
+            grade: ``"winner"`` or ``"nomination_award"`` (a runner-up; ``once`` does not apply).
+
+        Returns:
+            The category code, or None.
+
+        Raises:
+            InvalidValue: a missing or wrong category.
+            RuleViolation: the wrong kind of recipient, an age outside the range, or a second ``once`` title.
+        """
+        title = honour if isinstance(honour, HonourTitle) else self.honour_title(honour)
+        return self._check_award(title, kind, recipient, self._day(on, "on"), category, field="recipient",
+                                 grade=grade)
+
     def _check_award(
         self, title: HonourTitle, kind: str, recipient: str, on: date, category: Any, *, field: str,
         grade: str = "winner",

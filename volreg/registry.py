@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,18 @@ from .activities import ActivitiesMixin
 from .base import clean_text, items_of, whole_number
 from .directory import DirectoryMixin
 from .erasure import PENDING, checkpoint, erase_words, pseudonym
-from .errors import ErasureIncomplete, InvalidValue, KeyMismatch, RuleViolation
+from .errors import (
+    Corrupt,
+    ErasureIncomplete,
+    InvalidValue,
+    KeyMismatch,
+    NotARegistry,
+    ReadOnly,
+    RuleViolation,
+    SchemaTooNew,
+    StorageError,
+    VolregError,
+)
 from .honours import HonoursMixin
 from .merging import MergingMixin
 from .model import Category, Change, Person, Settings
@@ -26,9 +39,9 @@ from .personal import load_key, mask_phone
 from .proofs import ProofsMixin
 from .reviews import ReviewsMixin
 from .service import ServiceMixin
-from .session import Session
-from .store import Store, migrate
-from .store.db import BUSY_TIMEOUT_MS
+from .session import Session, guarded
+from .store import MIGRATIONS, Store, migrate
+from .store.connection import Connections
 from .timeutil import get_zone
 from .titles import TitlesMixin
 from .vocab import DEFAULT_CATEGORIES, SEEDED_VOCABULARIES, VOCABULARIES
@@ -36,6 +49,11 @@ from .vocab import DEFAULT_CATEGORIES, SEEDED_VOCABULARIES, VOCABULARIES
 __all__ = ["Registry", "open"]
 
 _DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+DEFAULT_TIMEOUT = 30.0
+"""Seconds a write waits for another process's write lock before :class:`volreg.Busy` (the busy timeout)."""
+
+log = logging.getLogger("volreg")
 
 
 def _database_path(db: Database) -> str | None:
@@ -61,46 +79,90 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
             ``<database>.key`` beside the file, created only with a new registry.
         allow_shared_key: accept a key file that the group or others may read or write (else refused with
             the ``chmod 600`` to run; also ``VOLREG_ALLOW_SHARED_KEY=1``).
+        timeout, readonly, adopt: see :func:`volreg.open`.
+
+    A registry may be shared by threads: each thread gets its own connection to the file (an in-memory
+    registry serialises one connection). Before ``fork()`` every connection is closed, and reopened on next
+    use in parent and child alike; a registry dropped without :meth:`close` closes at once.
 
     Raises:
         KeyMismatch: the key differs from the one the registry was created with.
         KeyFileError: the key file of an existing registry is missing, unreadable or shared.
         InvalidValue: a key shorter than 16 bytes.
         SchemaTooNew: the database was written by a newer volreg.
+        NotARegistry: the file is another application's database (see :func:`volreg.open`).
     """
 
     def __init__(self, db: Database | str | os.PathLike[str] = ":memory:", *, timezone: str | None = None,
-                 key: str | bytes | None = None, allow_shared_key: bool = False) -> None:
+                 key: str | bytes | None = None, allow_shared_key: bool = False,
+                 timeout: float = DEFAULT_TIMEOUT, readonly: bool = False, adopt: bool = False) -> None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 <= timeout <= 86_400:
+            raise InvalidValue("timeout", "must be a number of seconds from 0 to 86400", timeout)
         if key is not None or os.environ.get("VOLREG_KEY"):
             load_key(key, None)  # a bad key is refused before any file is created
         if isinstance(db, Database):
-            database = db
+            connections = Connections(_database_path(db), timeout=timeout, database=db)
         elif str(db) == ":memory:":
-            database = Database(memory=True)
+            if readonly:
+                raise InvalidValue("readonly", "needs a registry file (an in-memory registry starts empty)", db)
+            connections = Connections(None, timeout=timeout)
         else:
-            database = Database(Path(db))
-        self.db = database
-        store = Store(database)
-        path = _database_path(database)
-        database.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        database.execute("PRAGMA foreign_keys = ON")
-        # Deleted and overwritten personal data must not linger in free pages (anonymisation).
-        database.execute("PRAGMA secure_delete = ON")
-        if path:
-            # WAL: readers never block the writer and a crash leaves the last committed state.
-            # synchronous=FULL: each commit is on disk (the WAL fsynced) before the write method returns,
-            # so a committed write survives a power cut too, not only a crash of the process.
-            database.enable_wal()
-            database.execute("PRAGMA synchronous = FULL")
-        # The key first: a registry that exists must not be touched (not even upgraded) without its key, and
-        # a key file is created only for a registry that is being created.
+            path = str(Path(db))
+            if readonly and not Path(path).is_file():
+                raise NotARegistry(path, "no such file")
+            connections = Connections(path, timeout=timeout, readonly=readonly)
+        # A registry dropped without close() closes its connections at once, not at the next garbage
+        # collection (a sqlite3 connection and its statement cache refer to each other).
+        self._finalizer = weakref.finalize(self, connections.close, dropped=True)
+        store = Store(connections)
         try:
-            secret, key_source = load_key(key, path, new=_is_new(database), allow_shared=allow_shared_key)
-        except BaseException:
-            if not isinstance(db, Database):
-                database.close()
+            self._open(store, timezone=timezone, key=key, readonly=readonly, adopt=adopt,
+                       allow_shared_key=allow_shared_key)
+        except BaseException as error:
+            self._finalizer.detach()
+            connections.close(dropped=True)  # a database the caller passed in stays open for them
+            if isinstance(error, VolregError):
+                log.info("refused open: %s: %s", type(error).__name__, error)
             raise
-        migrate(database)
+        log.debug("opened %s%s", store.path or ":memory:", " read-only" if readonly else "")
+
+    def _open(self, store: Store, *, timezone: str | None, key: str | bytes | None, readonly: bool,
+              adopt: bool, allow_shared_key: bool) -> None:
+        # Reading first, writing only what is missing: opening an existing, current registry takes no write
+        # lock, so it returns at once while another process holds a long write transaction.
+        path = store.path
+        tables = _inspect(store, readonly)
+        secret: bytes | None
+        if readonly:
+            if not tables:
+                raise NotARegistry(str(path), "an empty database")
+            if "_sqlite_migrations" not in tables or not MIGRATIONS.applied(store.db):
+                raise NotARegistry(str(path), _foreign(tables))
+            with store.translated():
+                pending = [m.name for m in MIGRATIONS.pending(store.db)]
+                shipped = {m.name for m in MIGRATIONS.pending(Database(memory=True))}
+                unknown = [m.name for m in MIGRATIONS.applied(store.db) if m.name not in shipped]
+            if unknown:
+                raise SchemaTooNew(unknown)
+            if pending:
+                raise ReadOnly(path, "the registry needs an upgrade (" + ", ".join(pending) +
+                               "); open it once for writing")
+        else:
+            if tables and ("_sqlite_migrations" not in tables or not MIGRATIONS.applied(store.db)) and not adopt:
+                raise NotARegistry(str(path), _foreign(tables) + "; pass adopt=True to add a registry to it")
+            # The key first: a registry that exists must not be touched (not even upgraded) without its key,
+            # and a key file is created only for a registry that is being created.
+            with store.translated():
+                new = _is_new(store.db)
+            secret, key_source = load_key(key, path, new=new, allow_shared=allow_shared_key)
+            with store.translated():
+                db = store.db
+                if path and db.journal_mode != "wal":
+                    # WAL: readers never block the writer and a crash leaves the last committed state.
+                    db.enable_wal()
+                migrate(db)
+        if readonly:
+            secret, key_source = _key(key, path, allow_shared_key)
         stored = store.meta("settings")
         if stored is None:
             self.settings = Settings(timezone=timezone or _DEFAULT_TIMEZONE)
@@ -111,14 +173,20 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
                     "timezone", f"must be the registry's own time zone {self.settings.timezone!r}", timezone
                 )
         self.session = Session(store, get_zone(self.settings.timezone), secret, key_source, path)
-        check = self.session.digest("key_check", "volreg")
+        check = self.session.digest("key_check", "volreg") if secret is not None else None
+        known_check = store.meta("key_check")
+        if check is not None and known_check is not None and known_check != check:
+            raise KeyMismatch(key_source)
+        if readonly or (known_check is not None and stored is not None):
+            return
         with self.session.write() as store:
             known = store.meta("key_check")
             if known is None:
+                assert check is not None  # a writable open always has a key
                 store.set_meta("key_check", check)
             elif known != check:
                 raise KeyMismatch(key_source)
-            if stored is None:
+            if store.meta("settings") is None:
                 store.set_meta("settings", self.settings.to_json())
                 for vocabulary in SEEDED_VOCABULARIES:
                     store.insert_many(
@@ -126,8 +194,28 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
                         [{"code": c, "vocabulary": vocabulary, "label": label} for c, label in DEFAULT_CATEGORIES],
                     )
 
+    @property
+    def db(self) -> Database:
+        """The ``sqlite_utils.Database`` of the current thread (each thread has its own connection to a file).
+
+        Raises:
+            Closed: the registry was closed.
+        """
+        return self.session.store.db
+
+    @property
+    def readonly(self) -> bool:
+        """Whether the registry was opened read-only."""
+        return self.session.store.connections.readonly
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self.session.store.connections.closed
+
     def __repr__(self) -> str:
-        return f"<volreg.Registry {_database_path(self.db) or ':memory:'} ({self.settings.timezone})>"
+        state = " closed" if self.closed else (" read-only" if self.readonly else "")
+        return f"<volreg.Registry {self.session.path or ':memory:'} ({self.settings.timezone}){state}>"
 
     def transaction(self) -> contextlib.AbstractContextManager[Any]:
         """Group several writes: all of them are written together, or none is.
@@ -143,8 +231,12 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
         return self._store.write()
 
     def close(self) -> None:
-        """Close the database connection."""
-        self.db.close()
+        """Close the registry's connections (every thread's); using it afterwards raises :class:`volreg.Closed`.
+
+        Closing twice is harmless. A registry that is dropped without ``close()`` closes at once too.
+        """
+        self._finalizer.detach()
+        self.session.store.close()
 
     def __enter__(self) -> Registry:
         return self
@@ -282,6 +374,11 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
             self.complete_erasure(timeout=timeout)
         return new
 
+    @property
+    def erasure_pending(self) -> bool:
+        """Whether an erasure is committed but not yet physically complete (see :meth:`complete_erasure`)."""
+        return self._store.meta(PENDING) is not None
+
     def complete_erasure(self, *, timeout: float | None = None) -> bool:
         """Finish erasures whose values are still on disk: checkpoint and truncate the WAL.
 
@@ -346,6 +443,9 @@ def _is_new(db: Database) -> bool:
     return db.execute("SELECT 1 FROM registry_meta WHERE key = 'key_check'").fetchone() is None
 
 
+guarded(Registry)
+
+
 def _check_settings(settings: Settings) -> None:
     for name in ("min_age", "guardian_min_age", "max_occurrences", "late_after_working_days"):
         whole_number(getattr(settings, name), name, 0, 100_000)
@@ -359,26 +459,81 @@ def _check_settings(settings: Settings) -> None:
 
 
 def open(path: str | os.PathLike[str] = ":memory:", *, timezone: str = _DEFAULT_TIMEZONE,
-         key: str | bytes | None = None, allow_shared_key: bool = False) -> Registry:
+         key: str | bytes | None = None, allow_shared_key: bool = False, timeout: float = DEFAULT_TIMEOUT,
+         readonly: bool = False, adopt: bool = False) -> Registry:
     """Open (creating or upgrading) a registry.
+
+    Opening an existing, current registry reads only: it takes no write lock and returns at once even while
+    another process holds a long write transaction. Only a first open or a pending migration writes.
 
     Args:
         path: a SQLite file (created when missing, in WAL mode) or ``":memory:"``.
         timezone: the home time zone naive input is read in; an existing registry keeps its own.
-        key: the key for ID-number digests (at least 16 bytes); see :class:`Registry`.
+        key: the key for ID-number digests(at least 16 bytes); see :class:`Registry`. A read-only registry uses the argument,
+            ``VOLREG_KEY`` or an existing key file, and without one refuses only reads that need digests
+            (finding a person by ID number).
+        timeout: how many seconds a write waits for another process's write lock before raising
+            :class:`Busy` (the busy timeout).
+        readonly: open with SQLite's read-only mode: no schema, no WAL switch, no key file, no write; works
+            on a read-only file, directory or file system. Writes raise :class:`ReadOnly`.
+        adopt: allow a writable open to add a registry to a non-empty SQLite file of another application
+            (refused by default, so that a wrong path does not turn someone's database into a registry).
         allow_shared_key: accept a key file readable or writable by others; see :class:`Registry`.
 
     Returns:
         The registry.
 
     Raises:
+        NotARegistry: the file is not a volreg registry (read-only, or writable without ``adopt``); the
+            file is left byte-for-byte as it was.
         KeyMismatch: the key differs from the one the registry was created with.
         KeyFileError: the key file of an existing registry is missing, unreadable or shared.
         SchemaTooNew: the file was written by a newer volreg; it is left untouched.
-        InvalidValue: an unknown time zone.
+        StorageError: SQLite could not open or write the file (:class:`ReadOnly`, :class:`StorageFull`,
+            :class:`Corrupt` ...).
+        InvalidValue: an unknown time zone, or a bad timeout.
     """
     get_zone(timezone)
     exists = str(path) != ":memory:" and Path(path).exists() and Path(path).stat().st_size > 0
     # An existing registry keeps its own zone; only an explicitly different zone is an error.
     return Registry(path, timezone=None if exists and timezone == _DEFAULT_TIMEZONE else timezone, key=key,
-                    allow_shared_key=allow_shared_key)
+                    allow_shared_key=allow_shared_key, timeout=timeout, readonly=readonly, adopt=adopt)
+
+
+def _inspect(store: Store, readonly: bool) -> set[str]:
+    """The names in the file's schema; a file SQLite cannot read is refused as not a registry.
+
+    A WAL-mode registry in a directory this process cannot write (a read-only directory or file system) may
+    lack the WAL's shared-memory file, which a reader needs; it is then read as immutable, which is right as
+    long as nobody writes the file meanwhile (nobody can on a read-only file system; a writer in such a
+    directory would need the same shared-memory file).
+    """
+    for attempt in (1, 2):
+        try:
+            with store.translated():
+                return {r[0] for r in store.tuples("SELECT name FROM sqlite_master")}
+        except Corrupt as error:
+            raise NotARegistry(str(store.path), "not a SQLite database") from error
+        except StorageError as error:
+            folder = os.path.dirname(os.path.abspath(str(store.path)))
+            if not readonly or attempt == 2 or os.access(folder, os.W_OK):
+                raise
+            store.connections.release()
+            store.connections.immutable = True
+            log.debug("reading %s as immutable: %s", store.path, error.reason)
+    raise AssertionError("unreachable")
+
+
+def _foreign(tables: set[str]) -> str:
+    shown = sorted(t for t in tables if not t.startswith("sqlite_"))
+    more = f", ... ({len(shown)} in all)" if len(shown) > 5 else ""
+    return "a SQLite database of another application (tables " + ", ".join(shown[:5]) + more + ")"
+
+
+def _key(key: str | bytes | None, path: str | None, allow_shared: bool) -> tuple[bytes | None, str]:
+    """The key of a read-only open, which never creates a key file (it may have no key at all)."""
+    if key is not None or os.environ.get("VOLREG_KEY"):
+        return load_key(key, path, new=False, allow_shared=allow_shared)
+    if path and Path(path + ".key").is_file():
+        return load_key(None, path, new=False, allow_shared=allow_shared)
+    return None, "no key (read-only, without a key file)"

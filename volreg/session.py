@@ -9,19 +9,27 @@ touches a private name of the registry, so the inside can change without breakin
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
+import logging
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from .base import actor_text, clean_text, public_view
-from .errors import InvalidValue, NotFound
+from .errors import InvalidValue, NotFound, VolregError
 from .personal import digest as keyed_digest
 from .store import Store
-from .store.db import bindable
+from .store.db import bindable, translate
+from .text import actor_text, clean_text, public_view
 from .timeutil import now, parse_date, parse_datetime, to_utc_text
 
-__all__ = ["Session", "TABLES"]
+__all__ = ["Session", "TABLES", "guarded", "log"]
+
+log = logging.getLogger("volreg")
+"""volreg's logger: each write at DEBUG (action, entity, id; never personal data), each refusal at INFO,
+migrations and imports at INFO."""
 
 TABLES: dict[str, str] = {
     "person": "people",
@@ -46,15 +54,19 @@ _NAMED = {"organisation": "name", "studio": "name", "activity": "title"}
 class Session:
     """What every layer of volreg shares for one registry: the store, the clock and zone, the key, the journal.
 
+    A session may be used from several threads: its store gives each thread its own connection (see
+    :mod:`volreg.store.connection`), so a transaction opened with :meth:`write` belongs to the thread that
+    opened it.
+
     Args:
         store: the row store of the registry's database.
         zone: the registry's home time zone (naive input is read in it).
-        key: the registry key that digests are made with.
+        key: the registry key that digests are made with (None: a read-only registry opened without one).
         key_source: where the key came from (for messages; never the key itself).
         path: the database file, or None for an in-memory registry.
     """
 
-    def __init__(self, store: Store, zone: tzinfo, key: bytes, key_source: str, path: str | None) -> None:
+    def __init__(self, store: Store, zone: tzinfo, key: bytes | None, key_source: str, path: str | None) -> None:
         self.store = store
         self.zone = zone
         self._key = key
@@ -200,7 +212,15 @@ class Session:
     # -- personal data ---------------------------------------------------------------------------------
 
     def digest(self, purpose: str, value: str) -> str:
-        """A keyed digest of ``value`` for ``purpose`` (the same value gives the same digest in this registry)."""
+        """A keyed digest of ``value`` for ``purpose`` (the same value gives the same digest in this registry).
+
+        Raises:
+            InvalidValue: the registry was opened read-only without its key (pass ``key=`` or set
+                ``VOLREG_KEY``), so ID numbers cannot be looked up.
+        """
+        if self._key is None:
+            raise InvalidValue("key", "is needed to look up ID numbers in a registry opened read-only; pass "
+                               "key= or set VOLREG_KEY", shown=self.key_source)
         return keyed_digest(self._key, purpose, value)
 
     # -- the journal -----------------------------------------------------------------------------------
@@ -218,6 +238,7 @@ class Session:
         at: datetime | None = None,
     ) -> None:
         """Append one entry to the journal; ``before``/``after`` objects are stored as masked views."""
+        log.debug("%s %s %s", action, entity, entity_id)
         self.store.journal(
             at=to_utc_text(at or self.now()),
             actor=actor_text(by),
@@ -235,3 +256,51 @@ def _table(kind: str) -> str:
         return TABLES[kind]
     except KeyError:
         raise InvalidValue("kind", f"must be one of {', '.join(TABLES)}", kind) from None
+
+
+def guarded(cls: type) -> type:
+    """Make every public method of ``cls`` log its refusals (INFO) and raise only volreg errors.
+
+    A driver error that escaped the store (it translates its own) becomes the matching
+    :class:`volreg.VolregError`; each refusal is logged once, by the outermost call, with its class and
+    message (messages never hold personal values in clear).
+    """
+    for name in dir(cls):
+        if name.startswith("_"):
+            continue
+        member = inspect.getattr_static(cls, name)
+        if inspect.isfunction(member):
+            setattr(cls, name, _guard(member))
+    return cls
+
+
+_calls = threading.local()
+
+
+def _guard(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def guarded_method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        depth = getattr(_calls, "depth", 0)
+        _calls.depth = depth + 1
+        try:
+            return method(self, *args, **kwargs)
+        except VolregError as error:
+            if not depth:
+                _refused(method, error)
+            raise
+        except sqlite3.Error as error:
+            store = self.session.store
+            translated = translate(error, store.path, store.timeout_ms)
+            if not depth:
+                _refused(method, translated)
+            raise translated from error
+        finally:
+            _calls.depth = depth
+
+    return guarded_method
+
+
+def _refused(method: Callable[..., Any], error: VolregError) -> None:
+    # Logged by the outermost public call only (the one the caller made), with the class and the message,
+    # which never holds a personal value in clear.
+    log.info("refused %s: %s: %s", method.__name__, type(error).__name__, error)

@@ -362,6 +362,27 @@ class TitlesMixin(RegistryBase):
             raise InvalidValue("edition", f"must be an edition of {title.name}", edition.id)
         return edition
 
+    def award_period(self, honour: Any, *, period: Any = None, edition: Any = None,
+                     on: Any) -> tuple[str, int, str | None]:
+        """The period an award or nomination of ``honour`` on ``on`` counts in, checked against the title's cadence.
+
+        Args:
+            honour: the title (object, code or name).
+            period: ``2024-03``, ``2024-Q1`` or ``2024`` (default: the period ``on`` falls in).
+            edition: the edition (object, id or number), required for titles awarded in numbered editions.
+            on: the day of the award or nomination.
+
+        Returns:
+            The canonical period text, the year it counts in, and the edition's id (or None).
+
+        Raises:
+            InvalidValue: a period coarser than the title's cadence, outside the edition's year, or a missing
+                edition.
+            NotFound: no such title or edition.
+        """
+        title = honour if isinstance(honour, HonourTitle) else self.honour_title(honour)
+        return self._period(title, period, edition, self._day(on, "on"))
+
     def _period(self, title: HonourTitle, period: Any, edition: Any, on: date) -> tuple[str, int, str | None]:
         """The period text, the year it counts in and the edition id, checked against the title's cadence."""
         ed = None if edition is None else self._edition(title, edition)

@@ -70,12 +70,13 @@ def datasette_metadata(registry: Registry, *, database: str = "registry") -> dic
         and ``hidden`` for internal tables and tables with personal columns (described as such).
     """
     tables: dict[str, dict[str, Any]] = {}
-    rows = registry.db.execute(
+    store = registry.session.store
+    rows = store.tuples(
         "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' "
         "ORDER BY type, name"
-    ).fetchall()
+    )
     for name, kind in rows:
-        columns = [c[1] for c in registry.db.execute(f"PRAGMA table_info([{name}])").fetchall()]
+        columns = [c[1] for c in store.tuples(f"PRAGMA table_info([{name}])")]
         entry: dict[str, Any] = {}
         if name in VIEWS:
             entry["title"], entry["description"] = VIEWS[name]

@@ -17,6 +17,7 @@ that fails its check is never staged; the report is the same as the row-by-row p
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from collections import Counter
@@ -48,6 +49,8 @@ __all__ = [
     "register_kind",
     "HANDLERS",
 ]
+
+log = logging.getLogger("volreg")
 
 MODES = ("all_or_nothing", "valid_rows")
 _IMPORT_CACHE_KIB = 64 * 1024
@@ -167,7 +170,7 @@ class ImportContext:
     def remember_many(self, kind: str, pairs: list[tuple[str, str]]) -> None:
         """Record many external ids of ``kind`` at once (first import wins)."""
         at = to_utc_text(now(self.registry.zone))
-        self.registry.db.conn.executemany(
+        self.registry.session.store.execute_many(
             "INSERT INTO import_identity (kind, source, key, entity_id, imported_at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT DO NOTHING",
             [(kind, self.source, key, entity_id, at) for key, entity_id in pairs],
@@ -175,7 +178,7 @@ class ImportContext:
 
     def remember(self, kind: str, key: str, entity_id: str) -> None:
         """Record that an external id of ``kind`` is ``entity_id`` (first import wins)."""
-        self.registry.db.execute(
+        self.registry.session.store.execute(
             "INSERT INTO import_identity (kind, source, key, entity_id, imported_at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT DO NOTHING",
             [kind, self.source, key, entity_id, to_utc_text(now(self.registry.zone))],
@@ -405,8 +408,8 @@ class _Run:
                 ctx.remember_many(handler.kind, list(externals.items()))
 
 
-def _page_kib(conn: Any) -> float:
-    return float(conn.execute("PRAGMA page_size").fetchone()[0]) / 1024
+def _page_kib(store: Any) -> float:
+    return float(store.scalar("PRAGMA page_size")) / 1024
 
 
 def _header(columns: Mapping[str, str], field: str | None) -> str | None:
@@ -488,10 +491,9 @@ def import_file(
     rows = _followed(iter(reader), hook, total)
     written = True
     store = registry.session.store
-    conn = registry.db.conn
-    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
-    if cache < 0 and -cache < _IMPORT_CACHE_KIB or cache >= 0 and cache * _page_kib(conn) < _IMPORT_CACHE_KIB:
-        conn.execute(f"PRAGMA cache_size = -{_IMPORT_CACHE_KIB}")
+    cache = store.scalar("PRAGMA cache_size")
+    if cache < 0 and -cache < _IMPORT_CACHE_KIB or cache >= 0 and cache * _page_kib(store) < _IMPORT_CACHE_KIB:
+        store.script(f"PRAGMA cache_size = -{_IMPORT_CACHE_KIB}")
     try:
         if mode == "all_or_nothing":
             try:
@@ -516,10 +518,13 @@ def import_file(
     finally:
         if isinstance(hook, StderrBar):
             hook.close()
-        conn.execute(f"PRAGMA cache_size = {int(cache)}")
+        store.script(f"PRAGMA cache_size = {int(cache)}")
     counts = run.tally if written else Counter(rows=run.tally["rows"])
     if written and (counts["created"] or counts["updated"]):
         registry.session.optimize()
+    log.info("imported %s (%s, %s): %d rows, %d created, %d updated, %d skipped, %d problems%s", name, kind, mode,
+             counts["rows"], counts["created"], counts["updated"], counts["skipped"], len(run.problems),
+             "" if written else ", nothing written")
     return ImportReport(
         kind=kind,
         file=name,

@@ -19,6 +19,7 @@ import attrs
 from ..errors import InvalidValue
 from ..model import ACTIVITY_KINDS, ORGANISATION_KINDS
 from ..personal import normalise_phone
+from ..store.rows import activity_row
 from ..timeutil import to_utc_text
 from . import values as v
 from .importer import Field, ImportContext, KindHandler, register_kind
@@ -256,7 +257,7 @@ class ActivitiesHandler(KindHandler):
         if not changes:
             return False
         new = attrs.evolve(old, **changes)
-        row = ctx.registry._activity_row(new)
+        row = activity_row(new, ctx.registry.zone)
         _write_update(ctx, "activities", "activity", old, new, {k: row[k] for k in row if k != "id"})
         return True
 

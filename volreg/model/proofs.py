@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from ..text import hours_text
 from ..timeutil import from_text
 
 __all__ = ["PROOF_STATUSES", "PROOF_CHECK_REASONS", "Proof", "ProofLine", "ProofCheck", "hours_text"]
@@ -20,11 +21,6 @@ PROOF_STATUSES = ("issued", "superseded", "revoked")
 
 PROOF_CHECK_REASONS = ("valid", "tampered", "unknown_key", "malformed", "revoked", "superseded", "not_in_register")
 """What :func:`volreg.verify_proof` may answer."""
-
-
-def hours_text(minutes: int) -> str:
-    """Minutes as Chinese hours and minutes: ``750`` → ``12 小时 30 分钟``, ``45`` → ``0 小时 45 分钟``."""
-    return f"{minutes // 60} 小时 {minutes % 60} 分钟"
 
 
 @attrs.frozen

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..cli import emit, open_registry, output_options, registry_argument
+from ..cli_output import emit, output_options
+from ..cli_shared import open_registry, registry_argument
 from ..model.proofs import PROOF_STATUSES, Proof
 from ..queries.proofs import proof_register
 from .verify import verify_proof

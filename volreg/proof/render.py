@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MissingDependency
-from ..model.proofs import hours_text
+from ..text import hours_text
 
 if TYPE_CHECKING:
     from ..model.proofs import Proof

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidValue
+from ..session import Session
 from ..store.filters import NO_STUDIO, PERIODS, Filters, no_studio_name, period_expr
 from ..timeutil import MAX_YEAR, MIN_YEAR
 
@@ -33,9 +34,9 @@ def year_of(value: Any, field: str = "year") -> int:
 
 def check_registry(registry: Any) -> None:
     """Refuse a first argument that is not a :class:`volreg.Registry` (a path, say) with a clear error."""
-    from ..registry import Registry  # the registry module imports the query helpers' users
-
-    if not isinstance(registry, Registry):
+    # Through the session, not the Registry class: importing the registry here would be an import cycle
+    # (the registry's modules use these helpers).
+    if not isinstance(getattr(registry, "session", None), Session):
         raise InvalidValue("registry", "must be a volreg.Registry (open one with volreg.open(path))", registry)
 
 

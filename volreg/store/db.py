@@ -11,15 +11,26 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlite_utils import Database
 
-from ..errors import Busy, Conflict, InvalidValue
+from ..errors import (
+    Busy,
+    Closed,
+    Conflict,
+    Corrupt,
+    InvalidValue,
+    ReadOnly,
+    StorageError,
+    StorageFull,
+    VolregError,
+)
+from .connection import Connections
 from .filters import SUBTREE
 
-__all__ = ["Store", "BUSY_TIMEOUT_MS", "bindable"]
+__all__ = ["Store", "BUSY_TIMEOUT_MS", "bindable", "translate"]
 
 BUSY_TIMEOUT_MS = 30_000
 """How long a writer waits for another process's write lock before giving up (milliseconds)."""
@@ -55,39 +66,106 @@ def _checked(params: Sequence[Any]) -> Sequence[Any]:
     return params
 
 
-def _locked(error: sqlite3.OperationalError) -> bool:
-    text = str(error).lower()
-    return "locked" in text or "busy" in text
+def translate(error: sqlite3.Error, path: str | None, timeout_ms: int) -> VolregError:
+    """The volreg error for a driver error: busy, full, read-only, corrupt, closed, a broken constraint.
+
+    A broken constraint means a check in the registry was bypassed (a race it did not foresee, or a row
+    written by an older version); the transaction still rolls back, so the database is as before.
+    """
+    text = str(error)
+    lower = text.lower()
+    code = (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF
+    if isinstance(error, sqlite3.IntegrityError):
+        return Conflict(f"the write would break a rule of the database ({error}); nothing was written")
+    if isinstance(error, sqlite3.ProgrammingError) and "closed" in lower:
+        return Closed(path)
+    if code in (5, 6) or "locked" in lower or "busy" in lower:
+        return Busy(timeout_ms)
+    if code == 13 or "disk is full" in lower:
+        return StorageFull(path, text)
+    if code == 8 or "readonly" in lower or "read-only" in lower:
+        return ReadOnly(path, text)
+    if code in (11, 26) or "malformed" in lower or "not a database" in lower:
+        return Corrupt(path, text)
+    return StorageError(path, text)
 
 
 class Store:
-    """A thin wrapper over a ``sqlite_utils.Database``: SQL in, rows (dicts) out; no business rules."""
+    """A thin wrapper over a registry's SQLite connections: SQL in, rows (dicts) out; no business rules.
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    Every driver error becomes a :class:`volreg.VolregError` (see :func:`translate`).
+
+    Args:
+        connections: the registry's :class:`~volreg.store.connection.Connections`, or a
+            ``sqlite_utils.Database`` to use as the one connection.
+    """
+
+    def __init__(self, connections: Connections | Database) -> None:
+        if isinstance(connections, Database):
+            connections = Connections(None, timeout=BUSY_TIMEOUT_MS / 1000, database=connections)
+        self.connections = connections
+
+    @property
+    def db(self) -> Database:
+        """The current thread's ``sqlite_utils.Database`` (opened lazily; see :mod:`volreg.store.connection`).
+
+        Raises:
+            Closed: the registry was closed.
+        """
+        return self.connections.get()
+
+    @property
+    def path(self) -> str | None:
+        """The database file, or None in memory."""
+        return self.connections.path
+
+    @property
+    def timeout_ms(self) -> int:
+        """The busy timeout in milliseconds."""
+        return int(self.connections.timeout * 1000)
+
+    @contextlib.contextmanager
+    def translated(self) -> Iterator[None]:
+        """Run a block whose driver errors become volreg errors."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise translate(error, self.path, self.timeout_ms) from error
+
+    def close(self) -> None:
+        """Close every connection; later use raises :class:`volreg.Closed`."""
+        self.connections.close()
 
     # -- transactions -------------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Store]:
         """A transaction (or a savepoint inside one): everything in it is written, or nothing is."""
-        conn = self.db.conn
-        if conn.in_transaction:
-            with _translated(), self.db.atomic():
-                yield self
-            return
-        with _translated():
+        with self.translated(), self.connections.writing() as (handle, outermost):
+            conn = handle.db.conn
+            if not outermost or conn.in_transaction:
+                with handle.db.atomic():
+                    yield self
+                return
             conn.execute("BEGIN IMMEDIATE")
-        try:
-            with _translated():
+            try:
                 yield self
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        else:
-            with _translated():
+            except BaseException:
+                if not handle.closed and conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise
+            if handle.closed:
+                raise Closed(self.path, during_write=True)
+            try:
                 conn.execute("COMMIT")
+            except sqlite3.Error:
+                # A commit that failed (a full disk, say) leaves the transaction open: roll it back, so
+                # that nothing of it is written and the connection is usable again.
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise
 
     # -- plain rows ----------------------------------------------------------------------------------
 
@@ -97,7 +175,7 @@ class Store:
         sql = "INSERT INTO [{}] ({}) VALUES ({})".format(
             table, ", ".join(f"[{c}]" for c in columns), ", ".join("?" for _ in columns)
         )
-        self.db.execute(sql, _checked([row[c] for c in columns]))
+        self.execute(sql, [row[c] for c in columns])
 
     def insert_many(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert rows that share their columns, with one ``executemany``."""
@@ -107,18 +185,29 @@ class Store:
         sql = "INSERT INTO [{}] ({}) VALUES ({})".format(
             table, ", ".join(f"[{c}]" for c in columns), ", ".join("?" for _ in columns)
         )
-        self.db.conn.executemany(sql, [_checked([r[c] for c in columns]) for r in rows])
+        self.execute_many(sql, [_checked([r[c] for c in columns]) for r in rows])
+
+    def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement for each parameter row (``executemany``; parameters checked by the caller)."""
+        with self._use() as db:
+            db.conn.executemany(sql, rows)
 
     def update(self, table: str, key: Any, changes: Mapping[str, Any], *, pk: str = "id") -> None:
         """Set columns of the row whose primary key is ``key``."""
         if not changes:
             return
         sets = ", ".join(f"[{c}] = ?" for c in changes)
-        self.db.execute(f"UPDATE [{table}] SET {sets} WHERE [{pk}] = ?", _checked([*changes.values(), key]))
+        self.execute(f"UPDATE [{table}] SET {sets} WHERE [{pk}] = ?", [*changes.values(), key])
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run one statement with bound parameters."""
-        self.db.execute(sql, _checked(params))
+        with self._use() as db:
+            db.execute(sql, _checked(params))
+
+    def script(self, sql: str) -> None:
+        """Run a statement without parameters that may not run inside a transaction (a checkpoint, a pragma)."""
+        with self._use() as db:
+            db.execute(sql).fetchall()
 
     def get(self, table: str, key: Any, *, pk: str = "id") -> dict[str, Any] | None:
         """The row whose primary key is ``key``, or None (also for a key no row could have, such as a list)."""
@@ -128,28 +217,63 @@ class Store:
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         """The first row of a query, or None."""
-        for row in self.db.query(sql, _checked(params)):
-            return row
+        with self._use() as db:
+            for row in db.query(sql, _checked(params)):
+                return row
         return None
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
-        """Lazily iterate a query's rows as dicts."""
-        return self.db.query(sql, _checked(params))
+        """Lazily iterate a query's rows as dicts (read at once, under the lock, for a shared connection)."""
+        _checked(params)
+        if self.connections.lock is not None:
+            with self._use() as db:
+                return iter(list(db.query(sql, params)))
+        return self._lazy(sql, params)
+
+    def _lazy(self, sql: str, params: Sequence[Any]) -> Iterator[dict[str, Any]]:
+        with self.translated():
+            handle = self.connections.handle()
+            cursor = handle.db.execute(sql, params)
+            handle.cursors.add(cursor)  # closed with the connection (a fork, close()), so nothing stays open
+            keys = [d[0] for d in cursor.description]
+            for row in cursor:
+                yield dict(zip(keys, row, strict=True))
+
+    def tuples(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Every row of a query as a tuple (cheaper than dicts for wide reads)."""
+        with self._use() as db:
+            return [tuple(r) for r in db.execute(sql, _checked(params)).fetchall()]
 
     def cursor(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        """Run a read and return its cursor: rows as tuples, column names in ``description``."""
-        return self.db.conn.execute(sql, _checked(params))
+        """Run a read and return its cursor: rows as tuples, column names in ``description``.
+
+        The cursor belongs to this thread's connection and is closed with it (before a fork, by ``close()``),
+        so a half-read result never keeps SQLite's lock state open across ``fork()``.
+        """
+        with self.translated():
+            handle = self.connections.handle()
+            cursor = handle.db.conn.execute(sql, _checked(params))
+            handle.cursors.add(cursor)
+            return cursor
 
     def stamp(self) -> tuple[int, int]:
         """A value that changes whenever the database may have changed: a write through this connection
         (even one rolled back) or a commit by another connection."""
-        conn = self.db.conn
-        return conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes
+        with self._use() as db:
+            conn = db.conn
+            return conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """The first column of the first row, or None."""
-        row = self.db.execute(sql, _checked(params)).fetchone()
+        with self._use() as db:
+            row = db.execute(sql, _checked(params)).fetchone()
         return row[0] if row else None
+
+    @contextlib.contextmanager
+    def _use(self) -> Iterator[Database]:
+        lock = self.connections.lock
+        with self.translated(), (lock if lock is not None else contextlib.nullcontext()):
+            yield self.db
 
     def optimize(self) -> None:
         """Refresh the planner's statistics after a bulk write (``ANALYZE``, sampled, then ``PRAGMA optimize``).
@@ -158,10 +282,10 @@ class Store:
         (seconds on a city's registry); with them it answers in milliseconds. ``analysis_limit`` bounds the cost
         on a large file: the statistics come from a sample of each index.
         """
-        with _translated():
-            self.db.execute("PRAGMA analysis_limit = 1000")
-            self.db.execute("ANALYZE")
-            self.db.execute("PRAGMA optimize")
+        with self._use() as db:
+            db.execute("PRAGMA analysis_limit = 1000")
+            db.execute("ANALYZE")
+            db.execute("PRAGMA optimize")
 
     # -- settings and metadata -----------------------------------------------------------------------
 
@@ -171,7 +295,7 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         """Set a value in ``registry_meta``."""
-        self.db.execute(
+        self.execute(
             "INSERT INTO registry_meta (key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [key, value],
@@ -217,16 +341,8 @@ class Store:
 
 @contextlib.contextmanager
 def _translated() -> Iterator[None]:
-    """Turn the driver's refusals into volreg errors: a lock held past the busy timeout, a broken constraint.
-
-    A broken constraint means a check in the registry was bypassed (a race it did not foresee, or a row
-    written by an older version); the transaction still rolls back, so the database is as before.
-    """
+    """Run a block whose driver errors become volreg errors, where no store is at hand to name the file."""
     try:
         yield
-    except sqlite3.OperationalError as error:
-        if _locked(error):
-            raise Busy(BUSY_TIMEOUT_MS) from error
-        raise
-    except sqlite3.IntegrityError as error:
-        raise Conflict(f"the write would break a rule of the database ({error}); nothing was written") from error
+    except sqlite3.Error as error:
+        raise translate(error, None, BUSY_TIMEOUT_MS) from error

@@ -6,6 +6,8 @@ has migrations this version does not know (it was written by a newer volreg) rat
 
 from __future__ import annotations
 
+import logging
+
 from sqlite_utils import Database, Migrations
 
 from ..errors import SchemaTooNew
@@ -13,6 +15,8 @@ from ..errors import SchemaTooNew
 __all__ = ["MIGRATIONS", "migrate", "run_script"]
 
 MIGRATIONS = Migrations("volreg")
+
+log = logging.getLogger("volreg")
 
 
 def run_script(db: Database, script: str) -> None:
@@ -899,13 +903,17 @@ def migrate(db: Database) -> None:
     unknown = [name for name in applied if name not in _known()]
     if unknown:
         raise SchemaTooNew(unknown)
-    if not MIGRATIONS.pending(db) or db.conn.in_transaction:
+    pending = [m.name for m in MIGRATIONS.pending(db)]
+    if not pending:
+        return  # a current registry: opening it writes nothing
+    if db.conn.in_transaction:
         MIGRATIONS.apply(db)
         return
     # Under the write lock, so that processes opening one new file at once migrate it once: the others
     # wait (busy timeout), then find nothing pending.
     db.conn.execute("BEGIN IMMEDIATE")
     try:
+        pending = [m.name for m in MIGRATIONS.pending(db)]
         MIGRATIONS.apply(db)
     except BaseException:
         if db.conn.in_transaction:
@@ -913,3 +921,12 @@ def migrate(db: Database) -> None:
         raise
     else:
         db.conn.execute("COMMIT")
+    if pending:
+        log.info("migrated %s: %s", _name(db), ", ".join(pending))
+
+
+def _name(db: Database) -> str:
+    for row in db.execute("PRAGMA database_list").fetchall():
+        if row[1] == "main" and row[2]:
+            return str(row[2])
+    return ":memory:"

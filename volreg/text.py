@@ -1,0 +1,111 @@
+"""Values every write checks the same way: free text, names, who acts, whole numbers, new ids, journal views.
+
+Kept apart from the registry so that the session, the registry's mixins and the importers share one
+definition of each rule without importing one another.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+import attrs
+
+from .errors import InvalidValue
+from .personal import mask_phone
+
+__all__ = ["hours_text", "new_id", "public_view", "clean_name", "clean_text", "actor_text", "items_of", "whole_number"]
+
+PERSONAL_FIELDS = ("phone", "id_digest")
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def clean_text(value: Any, field: str, limit: int = 2000, *, required: bool = False, line: bool = False) -> str:
+    """Check free text every write shares, and return it stripped.
+
+    Text must be a ``str`` of real Unicode characters (no lone surrogates, which SQLite cannot store), at most
+    ``limit`` characters, without control characters (a terminal escape or a NUL hidden in a name is never
+    meant); ``line`` text (names, codes) may not hold line breaks or tabs either. None reads as empty text.
+
+    Raises:
+        InvalidValue: naming ``field``, the rule and the (shortened) value.
+    """
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidValue(field, "must be text", shown=type(value).__name__)
+    if len(value) > limit:
+        raise InvalidValue(field, f"must be at most {limit} characters", shown=f"{len(value)} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidValue(field, "must be valid Unicode text (no lone surrogates)", value) from None
+    if (_CONTROL_LINE if line else _CONTROL).search(value):
+        what = "control characters or line breaks" if line else "control characters"
+        raise InvalidValue(field, f"must not contain {what}", value)
+    value = value.strip()
+    if required and not value:
+        raise InvalidValue(field, "must not be empty", value)
+    return value
+
+
+def clean_name(value: Any, field: str = "name") -> str:
+    """A required one-line name of at most 200 characters (see :func:`clean_text`)."""
+    return clean_text(value, field, 200, required=True, line=True)
+
+
+def actor_text(by: Any) -> str | None:
+    """Who acts (``by=``): None, or an object's ``id``, or text, checked as one line of at most 200 characters."""
+    actor = getattr(by, "id", by)
+    if actor is None:
+        return None
+    if isinstance(actor, bool) or not isinstance(actor, (str, int)):
+        raise InvalidValue("by", "must name who acts: a person, an organisation, an id or text",
+                           shown=type(actor).__name__)
+    return clean_text(str(actor), "by", 200, line=True) or None
+
+
+def items_of(value: Any, field: str) -> list[Any]:
+    """A collection argument (list, tuple, set, generator) as a list; a single text or number is refused."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise InvalidValue(field, "must be a list of values", value)
+    return list(value)
+
+
+def whole_number(value: Any, field: str, low: int, high: int) -> int:
+    """A whole number (not a bool, not a float) from ``low`` to ``high``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidValue(field, f"must be a whole number from {low} to {high}", value)
+    return value
+
+
+def new_id(prefix: str) -> str:
+    """A new stable id that stays unique when registries are merged: ``per-3f9c0a1b2c4d5e6f``."""
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+def public_view(obj: Any) -> dict[str, Any]:
+    """An object as a journal or export dict: dates as text, phone masked, ID digest dropped."""
+    data = attrs.asdict(obj, recurse=False) if attrs.has(type(obj)) else dict(obj)
+    out: dict[str, Any] = {}
+    for name, value in data.items():
+        if name == "id_digest":
+            continue
+        if name == "phone":
+            value = mask_phone(value)
+        if isinstance(value, (date, datetime)):
+            value = value.isoformat()
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[name] = value
+    return out
+
+
+def hours_text(minutes: int) -> str:
+    """Minutes as Chinese hours and minutes: ``750`` → ``12 小时 30 分钟``, ``45`` → ``0 小时 45 分钟``."""
+    return f"{minutes // 60} 小时 {minutes % 60} 分钟"
