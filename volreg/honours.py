@@ -238,7 +238,8 @@ class HonoursMixin(TitlesMixin):
             NotFound: unknown title, recipient or edition.
             InvalidValue: a bad category, period, date or grade.
             RuleViolation: a title rule is broken (rules ``recipient``, ``age`` or ``once``).
-            Duplicate: the recipient already holds this title for this period and edition.
+            Duplicate: the recipient already holds this title for this period, edition and category (a
+                title given more than once, ``once=False``, may be held in one period in several categories).
         """
         return self._award(self.honour_title(honour), recipient, category=category, period=period,
                            edition=edition, awarded_on=awarded_on, deed=deed, by=by, grade=grade, id=id,
@@ -261,7 +262,7 @@ class HonoursMixin(TitlesMixin):
             code = self._check_award(title, kind, rid, on, category, field="recipient", grade=grade)
             same = store.one(
                 f"SELECT id FROM honours WHERE honour = ? AND [{_COLUMN[kind]}] = ? AND period = ? "
-                "AND edition IS ? AND grade = ?", [title.code, rid, text, edition_id, grade])
+                "AND edition IS ? AND grade = ? AND category IS ?", [title.code, rid, text, edition_id, grade, code])
             if same:
                 raise Duplicate("honour", "recipient", same["id"], shown=f"{title.name} {text}")
             record = Honour(

@@ -7,7 +7,7 @@ volunteers). A family or group (文明家庭, a collective) is named in a 获评
 The title is named by code or name (``中国好人`` or ``china_good_person``), the edition by number
 (``6``, ``第六届``).
 
-Identity without an external id: for honours, the same title, recipient, period, edition and grade (the
+Identity without an external id: for honours, the same title, recipient, period, edition, grade and category (the
 registry refuses a second such honour anyway); for nominations, the same title, nominee, period and
 nominator, so a second nomination of one person by someone else is kept, as the registry keeps it.
 """
@@ -123,6 +123,7 @@ class HonoursHandler(KindHandler):
     """
 
     kind = "honours"
+    noun = "honour"
     fields = (
         Field("honour", required=True),
         Field("awarded_on", required=True),
@@ -148,8 +149,9 @@ class HonoursHandler(KindHandler):
 
     def find(self, ctx: ImportContext, record: Mapping[str, Any]) -> str | None:
         return _existing(ctx, "honours", record["kind"], record["who"],
-                         "honour = ? AND period = ? AND edition IS ? AND grade = ?",
-                         [record["title"].code, record["period"], record["edition"], record["grade"]])
+                         "honour = ? AND period = ? AND edition IS ? AND grade = ? AND category IS ?",
+                         [record["title"].code, record["period"], record["edition"], record["grade"],
+                          record["category"]])
 
     def create(self, ctx: ImportContext, record: Mapping[str, Any]) -> str:
         return ctx.registry.award(
@@ -166,6 +168,7 @@ class NominationsHandler(KindHandler):
     """
 
     kind = "nominations"
+    noun = "nomination"
     fields = (
         Field("honour", required=True),
         Field("nominator", required=True),

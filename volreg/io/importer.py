@@ -56,6 +56,9 @@ indexes and the summaries at scattered pages (record ids are random), and with 2
 read again from the file; 64 MB keeps them, and the memory is given back when the import ends."""
 """Import modes: write everything or nothing, or write the good rows and report the bad ones."""
 
+_SEEN_LIMIT = 2_000_000
+"""Entities and external ids remembered per file to find repeated rows (bounded, so memory is too)."""
+
 _MASKS: dict[str, Callable[[str], str | None]] = {"id_number": mask_id_text, "phone": mask_phone}
 
 
@@ -164,6 +167,13 @@ class ImportContext:
             [kind, self.source, key],
         )
 
+    def external_key(self, kind: str, entity_id: str) -> str | None:
+        """The external id in this source that an entity of ``kind`` was imported with, or None."""
+        return self.registry.session.scalar(
+            "SELECT key FROM import_identity WHERE kind = ? AND source = ? AND entity_id = ? LIMIT 1",
+            [kind, self.source, entity_id],
+        )
+
     def remember_many(self, kind: str, pairs: list[tuple[str, str]]) -> None:
         """Record many external ids of ``kind`` at once (first import wins)."""
         at = to_utc_text(now(self.registry.zone))
@@ -198,11 +208,13 @@ class KindHandler:
         kind: the ``kind=`` value, e.g. ``"service_records"``.
         fields: the fields rows may carry; ``external_id`` is added for every kind.
         batched: whether new records are checked one by one and written a batch at a time.
+        noun: what one row is, for messages (``"volunteer"``).
     """
 
     kind: ClassVar[str]
     fields: ClassVar[tuple[Field, ...]]
     batched: ClassVar[bool] = False
+    noun: ClassVar[str] = "entity"
 
     def convert(self, ctx: ImportContext, values: Mapping[str, Any]) -> dict[str, Any]:
         """Turn non-blank cells (field → text, number or date) into checked values.
@@ -295,6 +307,10 @@ class _Run:
         # Batched kinds: (line, staged) awaiting write, and the external ids they carry.
         self.staged: list[tuple[int, Any]] = []
         self.staged_external: dict[str, str] = {}
+        # Identity within the file: the line each external id and each entity was first met on.
+        self.external_lines: dict[str, int] = {}
+        self.seen: dict[str, int] = {}
+        self.entity_external: dict[str, str] = {}
 
     def problem(self, line: int | None, column: str | None, value: Any, message: str, field: str | None = None) -> None:
         shown = None if value is None else str(value)
@@ -347,27 +363,82 @@ class _Run:
             for name in missing:
                 self.problem(raw.line, _header(columns, name), None, f"{label(name)} must not be empty", name)
             return
+        external = None if values.get("external_id") is None else str(values["external_id"])
+        if external is not None and self._repeated(raw.line, header_of.get("external_id"), external):
+            return
         if self.handler.batched:
-            self._stage(raw, columns, values, header_of)
+            self._stage(raw, columns, values, header_of, external)
             return
         store = self.ctx.registry.session.store
+        outcome = "skipped"
         try:
             with store.write():
                 record = self.handler.convert(self.ctx, values)
-                external = None if values.get("external_id") is None else str(values["external_id"])
-                found = self.ctx.external(self.handler.kind, external) if external else None
+                found, other = self._identify(record, external)
+                if found is not None and self._same_as_earlier(raw.line, found):
+                    return
                 if found is None:
-                    found = self.handler.find(self.ctx, record)
-                if found is None:
-                    found, outcome = self.handler.create(self.ctx, record), "created"
+                    try:
+                        found, outcome = self.handler.create(self.ctx, record), "created"
+                    except VolregError as error:
+                        raise _not_merged(error, other) from error
                 else:
                     outcome = "updated" if self.handler.update(self.ctx, found, record) else "skipped"
                 if external:
                     self.ctx.remember(self.handler.kind, external, found)
+                self._saw(raw.line, found, external)
         except (VolregError, sqlite3.IntegrityError) as error:
             self._fail(error, raw.line, columns, values, header_of)
             return
         self.tally[outcome] += 1
+
+    # -- identity within the file and against the registry ----------------------------------------------
+
+    def _repeated(self, line: int, column: str | None, external: str) -> bool:
+        """Report a second row with an external id already seen in this file (naming both lines)."""
+        earlier = self.external_lines.get(external)
+        if earlier is None:
+            if len(self.external_lines) < _SEEN_LIMIT:
+                self.external_lines[external] = line
+            return False
+        self.problem(line, column, external, f"external id {external!r} is also on line {earlier}: "
+                                             "each row of a file must have its own external id")
+        return True
+
+    def _identify(self, record: Mapping[str, Any], external: str | None) -> tuple[str | None, str | None]:
+        """The entity a row is (or None), and the external id of a content match that must not be merged.
+
+        A row with an external id is matched only by (source, external id). When that id is new, an entity
+        with the same content is adopted only if it has no external id of its own in this source; one that
+        has a different external id is never merged (the row is created, and the registry's refusal, if any,
+        becomes the problem).
+        """
+        ctx, kind = self.ctx, self.handler.kind
+        if external is not None:
+            found = self.staged_external.get(external) or ctx.external(kind, external)
+            if found is not None:
+                return found, None
+        candidate = self.handler.find(ctx, record)
+        if candidate is None or external is None:
+            return candidate, None
+        other = self.entity_external.get(candidate) or ctx.external_key(kind, candidate)
+        if other is None and candidate not in self.seen:
+            return candidate, None
+        return None, other or f"(none; line {self.seen[candidate]} of this file)"
+
+    def _same_as_earlier(self, line: int, found: str) -> bool:
+        earlier = self.seen.get(found)
+        if earlier is None:
+            return False
+        self.problem(line, None, None, f"repeats line {earlier}: both rows are the same {self.handler.noun} "
+                                       f"({found}); remove one of them")
+        return True
+
+    def _saw(self, line: int, entity: str, external: str | None) -> None:
+        if len(self.seen) < _SEEN_LIMIT:
+            self.seen.setdefault(entity, line)
+            if external is not None:
+                self.entity_external[entity] = external
 
     def _fail(self, error: Exception, line: int, columns: Mapping[str, str], values: Mapping[str, Any],
               header_of: Mapping[str, str]) -> None:
@@ -377,28 +448,30 @@ class _Run:
                      str(error), at)
 
     def _stage(self, raw: RawRow, columns: Mapping[str, str], values: Mapping[str, Any],
-               header_of: Mapping[str, str]) -> None:
+               header_of: Mapping[str, str], external: str | None) -> None:
         """The batched path: convert, find, and either update at once or check and stage for :meth:`flush`."""
         ctx, handler = self.ctx, self.handler
         try:
             record = handler.convert(ctx, values)
-            external = None if values.get("external_id") is None else str(values["external_id"])
-            found = None
-            if external:
-                found = self.staged_external.get(external) or ctx.external(handler.kind, external)
+            found, other = self._identify(record, external)
+            if found is not None and self._same_as_earlier(raw.line, found):
+                return
             if found is None:
-                found = handler.find(ctx, record)
-            if found is None:
-                entity_id, staged = handler.check(ctx, record)
+                try:
+                    entity_id, staged = handler.check(ctx, record)
+                except VolregError as error:
+                    raise _not_merged(error, other) from error
                 self.staged.append((raw.line, staged))
                 if external:
                     self.staged_external[external] = entity_id
                 outcome = "created"
+                found = entity_id
             else:
                 with ctx.registry.session.write():
                     outcome = "updated" if handler.update(ctx, found, record) else "skipped"
                     if external and external not in self.staged_external:
                         ctx.remember(handler.kind, external, found)
+            self._saw(raw.line, found, external)
         except (VolregError, sqlite3.IntegrityError) as error:
             self._fail(error, raw.line, columns, values, header_of)
             return
@@ -428,6 +501,22 @@ class _Run:
                     self.tally["created"] -= 1
             with store.write():
                 ctx.remember_many(handler.kind, list(externals.items()))
+
+
+def _not_merged(error: VolregError, other: str | None) -> VolregError:
+    """``error``, prefixed (when the row matched by content an entity with another external id) by why."""
+    if other is None:
+        return error
+    return _Refused(f"matches by content an entity imported with external id {other!r}; rows with different "
+                    f"external ids are never merged, and creating it failed: {error}", getattr(error, "field", None))
+
+
+class _Refused(VolregError):
+    """A row refused with a message built by the importer."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _page_kib(conn: Any) -> float:

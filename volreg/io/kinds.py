@@ -55,6 +55,7 @@ class OrganisationsHandler(KindHandler):
     """
 
     kind = "organisations"
+    noun = "organisation"
     fields = (Field("name", required=True), Field("kind"), Field("parent"))
 
     def convert(self, ctx: ImportContext, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -97,6 +98,7 @@ class VolunteersHandler(KindHandler):
     """
 
     kind = "volunteers"
+    noun = "volunteer"
     fields = (
         Field("name", required=True),
         Field("id_number", required=True, personal="id_number"),
@@ -190,6 +192,7 @@ class ActivitiesHandler(KindHandler):
     """
 
     kind = "activities"
+    noun = "activity"
     fields = (
         Field("title", required=True),
         Field("category", required=True),

@@ -125,6 +125,7 @@ class ServiceRecordsHandler(KindHandler):
     """
 
     kind = "service_records"
+    noun = "service record"
     batched = True
     fields = (
         Field("volunteer_number"),
