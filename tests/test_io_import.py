@@ -135,13 +135,14 @@ def test_an_unknown_organisation_points_at_its_column(registry, tmp_path):
 
 
 def test_a_missing_required_column_is_one_problem(registry, tmp_path):
-    """A roster without an ID-number column fails once, at the header, not once per row."""
+    """A roster without a name column fails once, at the header, not once per row."""
     path = tmp_path / "v.csv"
-    path.write_text("姓名,手机\n王小明,13893712345\n李建国,13937120002\n", encoding="utf-8")
+    path.write_text("身份证号,手机\n620200198503120024,13893712345\n620200199007150034,13937120002\n",
+                    encoding="utf-8")
     report = volreg.import_file(registry, path, kind="volunteers", mode="valid_rows")
     [problem] = report.problems
     assert 1 == problem.line
-    assert "id_number (身份证号)" in problem.message
+    assert "name (姓名)" in problem.message
 
 
 def test_a_mapping_overrides_the_vocabulary(registry, community, tmp_path):
@@ -203,8 +204,8 @@ def test_hours_that_are_not_whole_positive_minutes_are_refused(hours):
 
 def test_an_unknown_kind_lists_the_known_ones(registry, data_file):
     """A mistake in the call raises at once, naming the kinds there are."""
-    with pytest.raises(volreg.InvalidValue, match="activities, honours, nominations, organisations, service_records, volunteers"):
-        volreg.import_file(registry, data_file("organisations.csv"), kind="people")
+    with pytest.raises(volreg.InvalidValue, match="activities, honours, nominations, organisations, people, service_records, volunteers"):
+        volreg.import_file(registry, data_file("organisations.csv"), kind="persons")
 
 
 def test_progress_shows_on_stderr_when_asked(registry, data_file, capsys):

@@ -118,6 +118,8 @@ def test_the_core_schema(registry: volreg.Registry) -> None:
         "area": str,
         "consent": int,
         "anonymised": int,
+        "id_type": str,
+        "id_country": str,
     } == registry.db["people"].columns_dict
     assert {
         "id": str,

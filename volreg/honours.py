@@ -20,7 +20,7 @@ from .titles import _RANK, TitlesMixin, _text
 __all__ = ["HonoursMixin"]
 
 _COLUMN = {"person": "person", "family": "family", "group": "organisation"}
-_PERSON_ARGUMENTS = ("name", "id_number", "gender", "birth_date", "phone", "area", "consent", "id")
+_PERSON_ARGUMENTS = ("name", "id_type", "id_number", "id_country", "gender", "birth_date", "phone", "area", "consent", "id")
 
 
 class HonoursMixin(TitlesMixin):

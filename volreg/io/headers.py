@@ -16,7 +16,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "external_id": ("external_id", "外部编号", "原编号", "源编号", "记录编号", "导入编号", "外部id"),
     # people and volunteers
     "name": ("name", "姓名", "名称", "组织名称", "单位名称"),
-    "id_number": ("id_number", "身份证号", "身份证号码", "公民身份号码", "证件号码", "身份证"),
+    "id_number": ("id_number", "身份证号", "身份证号码", "公民身份号码", "证件号码", "身份证", "证件号",
+                  "document_number", "id_no"),
+    "id_type": ("id_type", "证件类型", "证件种类", "document_type", "id_document"),
+    "id_country": ("id_country", "签发国", "签发国家", "发证国家", "国籍", "issuing_country", "nationality"),
     "phone": ("phone", "mobile", "手机", "手机号", "手机号码", "联系电话", "联系方式", "电话"),
     "registered_on": ("registered_on", "注册日期", "注册时间", "登记日期"),
     "number": ("number", "volunteer_number", "志愿者编号", "志愿者号", "志愿者证号"),

@@ -48,19 +48,23 @@ def edition_number(value: Any, field: str = "edition") -> int:
 
 
 def _person(ctx: ImportContext, values: Mapping[str, Any], name_field: str) -> str | dict[str, Any]:
-    """A person's id, or the ``add_person`` arguments of a person the row adds."""
+    """A person's id, or the ``add_person`` arguments of a person the row adds.
+
+    A person is found by document (证件类型 and 证件号码, or 身份证号), else by a name only one person has. A
+    new document with a name adds the person; a name alone adds a person without a document only when the
+    import was asked to (``create_people=True``).
+    """
     registry = ctx.registry
     name = None if values.get(name_field) is None else v.text(values[name_field], name_field, 200)
-    if values.get("id_number") is not None:
-        parsed = v.id_number(ctx, values["id_number"])
-        found = registry.session.scalar("SELECT id FROM people WHERE id_digest = ?",
-                                       [registry.session.digest("id_number", parsed.number)])
+    doc = v.document(ctx, values)
+    if doc is not None:
+        found = registry.session.scalar("SELECT id FROM people WHERE id_digest = ?", [v.document_digest(ctx, doc)])
         if found:
             return str(found)
         if name is None:
             raise InvalidValue("id_number", f"must belong to a person in the registry, or the row must give "
-                                            f"the name ({name_field}) to add them", shown=parsed.masked)
-        return {"name": name, "id_number": parsed.number}
+                                            f"the name ({name_field}) to add them", shown=doc.masked)
+        return {"name": name, "id_type": doc.id_type, "id_number": doc.number, "id_country": doc.country}
     if name is None:
         raise InvalidValue(name_field, "or 'id_number' (身份证号) or 'recipient' (获评对象) must name who it is", None)
     rows = list(registry.session.rows("SELECT id FROM people WHERE name = ? LIMIT 2", [name]))
@@ -68,8 +72,10 @@ def _person(ctx: ImportContext, values: Mapping[str, Any], name_field: str) -> s
         return str(rows[0]["id"])
     if rows:
         raise InvalidValue(name_field, "must name one person, but several have this name; give the ID number", name)
+    if ctx.create_people:
+        return {"name": name, "id_type": "none"}
     raise InvalidValue(name_field, "must name a person in the registry, or the row must give the ID number "
-                                   "(身份证号) to add them", name)
+                                   "(身份证号) to add them, or import with create_people=True", name)
 
 
 def _recipient(ctx: ImportContext, value: Any) -> tuple[str, str]:
@@ -129,6 +135,8 @@ class HonoursHandler(KindHandler):
         Field("awarded_on", required=True),
         Field("name"),
         Field("id_number", personal="id_number"),
+        Field("id_type"),
+        Field("id_country"),
         Field("recipient"),
         Field("category"),
         Field("period"),
@@ -154,6 +162,7 @@ class HonoursHandler(KindHandler):
                           record["category"]])
 
     def create(self, ctx: ImportContext, record: Mapping[str, Any]) -> str:
+        ctx.person_added(record["who"])
         return ctx.registry.award(
             record["title"].code, record["who"], category=record["category"], period=record["period"],
             edition=record["edition"], awarded_on=record["awarded_on"], deed=record["deed"],
@@ -175,6 +184,8 @@ class NominationsHandler(KindHandler):
         Field("nominee"),
         Field("name"),
         Field("id_number", personal="id_number"),
+        Field("id_type"),
+        Field("id_country"),
         Field("recipient"),
         Field("category"),
         Field("period"),
@@ -222,6 +233,7 @@ class NominationsHandler(KindHandler):
                          [record["title"].code, record["period"], record["edition"], *who_params])
 
     def create(self, ctx: ImportContext, record: Mapping[str, Any]) -> str:
+        ctx.person_added(record["who"])
         return ctx.registry.nominate(
             record["title"].code, record["who"], category=record["category"], nominator=record["nominator"],
             deed=record["deed"], period=record["period"], edition=record["edition"], at=record["at"],

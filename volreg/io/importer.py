@@ -158,6 +158,8 @@ class ImportContext:
     source: str
     actor: str
     cache: dict[Any, Any] = attrs.field(factory=dict, eq=False, repr=False)
+    create_people: bool = False
+    """Whether a row naming a person the registry does not know may add them (without a document)."""
     """Per-file state of the handler: look-ups it may reuse for the whole file, and the rows it has staged."""
 
     def external(self, kind: str, key: str) -> str | None:
@@ -166,6 +168,11 @@ class ImportContext:
             "SELECT entity_id FROM import_identity WHERE kind = ? AND source = ? AND key = ?",
             [kind, self.source, key],
         )
+
+    def person_added(self, who: Any) -> None:
+        """Count a person a row adds (``who`` is a mapping of ``add_person`` arguments), for the report."""
+        if isinstance(who, Mapping):
+            self.cache["people_added"] = self.cache.get("people_added", 0) + 1
 
     def external_key(self, kind: str, entity_id: str) -> str | None:
         """The external id in this source that an entity of ``kind`` was imported with, or None."""

@@ -23,7 +23,7 @@ from ..timeutil import to_utc_text
 from . import values as v
 from .importer import Field, ImportContext, KindHandler, register_kind
 
-__all__ = ["OrganisationsHandler", "VolunteersHandler", "ActivitiesHandler"]
+__all__ = ["OrganisationsHandler", "PeopleHandler", "VolunteersHandler", "ActivitiesHandler"]
 
 ORGANISATION_LABELS = {
     "文明办": "city_office", "市文明办": "city_office", "区": "district", "县": "district", "区县": "district",
@@ -88,20 +88,118 @@ class OrganisationsHandler(KindHandler):
         return True
 
 
+def _namesake(ctx: ImportContext, record: Mapping[str, Any], sql: str) -> str | None:
+    """Refuse a row with no document, number or external id whose name an undocumented person already has.
+
+    Such rows cannot be told apart from that person: merging them would be a guess, and adding them again
+    (on every re-import) a duplicate. Returns None when there is no such person.
+    """
+    if record.get("external_id") is not None:
+        return None
+    other = ctx.registry.session.scalar(sql, [record["name"]])
+    if other is None:
+        return None
+    raise InvalidValue(
+        "name", f"must tell this row apart from {other}, who has this name and no document either: give the row "
+                "an external id (外部编号), a document or a volunteer number (people without documents are "
+                "never merged automatically)", record["name"])
+
+
+def _document_fields(ctx: ImportContext, values: Mapping[str, Any]) -> dict[str, Any]:
+    return {"document": v.document(ctx, values), "external_id": values.get("external_id")}
+
+
+def _person_arguments(record: Mapping[str, Any]) -> dict[str, Any]:
+    doc = record["document"]
+    if doc is None:
+        return {"id_type": "none"}
+    return {"id_type": doc.id_type, "id_number": doc.number, "id_country": doc.country}
+
+
+@_kind
+class PeopleHandler(KindHandler):
+    """People who are not (or not yet) volunteers: nominees, honourees, reviewers. 姓名 (required); 证件类型,
+    证件号码/身份证号, 签发国, 性别, 出生日期, 手机, 居住区域, 同意公开.
+
+    Identity without an external id: the document (type and number). A row without a document or external
+    id whose name belongs to a person without a document is a problem (never merged automatically).
+    """
+
+    kind = "people"
+    noun = "person"
+    fields = (
+        Field("name", required=True),
+        Field("id_type"),
+        Field("id_number", personal="id_number"),
+        Field("id_country"),
+        Field("gender"),
+        Field("birth_date"),
+        Field("phone", personal="phone"),
+        Field("area"),
+        Field("consent"),
+    )
+
+    def convert(self, ctx: ImportContext, values: Mapping[str, Any]) -> dict[str, Any]:
+        get = values.get
+        return {
+            "name": v.text(values["name"], "name", 200),
+            **_document_fields(ctx, values),
+            "gender": None if get("gender") is None else v.gender(values["gender"]),
+            "birth_date": None if get("birth_date") is None else v.day(ctx, values["birth_date"], "birth_date"),
+            "phone": None if get("phone") is None else v.text(values["phone"], "phone", 40),
+            "area": None if get("area") is None else v.text(values["area"], "area", 200),
+            "consent": None if get("consent") is None else v.flag(values["consent"], "consent"),
+        }
+
+    def find(self, ctx: ImportContext, record: Mapping[str, Any]) -> str | None:
+        doc = record["document"]
+        if doc is not None:
+            return ctx.registry.session.scalar("SELECT id FROM people WHERE id_digest = ?",
+                                               [v.document_digest(ctx, doc)])
+        return _namesake(ctx, record, "SELECT id FROM people WHERE name = ? AND id_type = 'none' "
+                                      "AND anonymised = 0 ORDER BY id LIMIT 1")
+
+    def create(self, ctx: ImportContext, record: Mapping[str, Any]) -> str:
+        return ctx.registry.add_person(
+            record["name"], **_person_arguments(record), gender=record["gender"], birth_date=record["birth_date"],
+            phone=record["phone"], area=record["area"], consent=bool(record["consent"]), by=ctx.actor,
+        ).id
+
+    def update(self, ctx: ImportContext, entity_id: str, record: Mapping[str, Any]) -> bool:
+        return _update_person(ctx, entity_id, record, ("name", "phone", "area", "consent"))
+
+
+def _update_person(ctx: ImportContext, person_id: str, record: Mapping[str, Any], names: tuple[str, ...]) -> bool:
+    registry = ctx.registry
+    person = registry.person(person_id)
+    wanted = {k: record[k] for k in names if record.get(k) is not None}
+    if "phone" in wanted:
+        wanted["phone"] = normalise_phone(wanted["phone"])
+    changes = _changed(attrs.asdict(person), wanted)
+    if changes:
+        registry.update_person(person, by=ctx.actor, **changes)
+    return bool(changes)
+
+
 @_kind
 class VolunteersHandler(KindHandler):
-    """Volunteers: 姓名 and 身份证号 (required), 手机, 注册日期, 志愿者编号, 所属组织, 性别, 出生日期, 居住区域,
-    专业技能, 服务类别, 监护人同意, 同意公开.
+    """Volunteers: 姓名 (required); 证件类型 and 证件号码 (or 身份证号, a resident ID number; a volunteer
+    without a document has none), 签发国 (passports), 手机, 注册日期, 志愿者编号, 所属组织, 性别, 出生日期,
+    居住区域, 专业技能, 服务类别, 监护人同意, 同意公开.
 
-    Identity without an external id: the ID number (through its keyed digest). A known volunteer's name,
-    phone, area and organisation are updated from the file; a different volunteer number is a problem.
+    Identity without an external id: the document (type and keyed digest), else the volunteer number. A
+    known volunteer's name, phone, area and organisation are updated from the file; a different volunteer
+    number is a problem. A row with neither document, number nor external id whose name an undocumented
+    volunteer already has is a problem (never merged automatically).
     """
 
     kind = "volunteers"
     noun = "volunteer"
     fields = (
         Field("name", required=True),
-        Field("id_number", required=True, personal="id_number"),
+        Field("id_number", personal="id_number"),
+        Field("id_type"),
+        Field("id_country"),
         Field("phone", personal="phone"),
         Field("registered_on"),
         Field("number"),
@@ -119,7 +217,7 @@ class VolunteersHandler(KindHandler):
         get = values.get
         return {
             "name": v.text(values["name"], "name", 200),
-            "id_number": v.id_number(ctx, values["id_number"]),
+            **_document_fields(ctx, values),
             "phone": None if get("phone") is None else v.text(values["phone"], "phone", 40),
             "registered_on": None if get("registered_on") is None else v.day(ctx, values["registered_on"],
                                                                              "registered_on"),
@@ -137,15 +235,21 @@ class VolunteersHandler(KindHandler):
         }
 
     def find(self, ctx: ImportContext, record: Mapping[str, Any]) -> str | None:
-        return ctx.registry.session.scalar(
-            "SELECT v.id FROM volunteers v JOIN people p ON p.id = v.person WHERE p.id_digest = ?",
-            [ctx.registry.session.digest("id_number", record["id_number"].number)],
-        )
+        doc = record["document"]
+        if doc is not None:
+            return ctx.registry.session.scalar(
+                "SELECT v.id FROM volunteers v JOIN people p ON p.id = v.person WHERE p.id_digest = ?",
+                [v.document_digest(ctx, doc)],
+            )
+        if record["number"] is not None:
+            return ctx.registry.session.scalar("SELECT id FROM volunteers WHERE number = ?", [record["number"]])
+        return _namesake(ctx, record, "SELECT v.id FROM volunteers v JOIN people p ON p.id = v.person "
+                                      "WHERE p.name = ? AND p.id_type = 'none' ORDER BY v.id LIMIT 1")
 
     def create(self, ctx: ImportContext, record: Mapping[str, Any]) -> str:
         return ctx.registry.register_volunteer(
             record["name"],
-            id_number=record["id_number"].number,
+            **_person_arguments(record),
             phone=record["phone"],
             organisation=record["organisation"],
             registered_on=record["registered_on"],
@@ -165,21 +269,15 @@ class VolunteersHandler(KindHandler):
         volunteer = registry.volunteer(entity_id)
         if record["number"] is not None and record["number"] != volunteer.number:
             raise InvalidValue(
-                "number", f"must be {volunteer.number!r}, the number this ID number is registered with",
+                "number", f"must be {volunteer.number!r}, the number this volunteer is registered with",
                 record["number"],
             )
-        person = registry.person(volunteer.person)
-        wanted = {k: record[k] for k in ("name", "phone", "area") if record[k] is not None}
-        if "phone" in wanted:
-            wanted["phone"] = normalise_phone(wanted["phone"])
-        changes = _changed(attrs.asdict(person), wanted)
-        if changes:
-            registry.update_person(person, by=ctx.actor, **changes)
+        changed = _update_person(ctx, volunteer.person, record, ("name", "phone", "area"))
         moved = record["organisation"] is not None and record["organisation"] != volunteer.organisation
         if moved:
             new = attrs.evolve(volunteer, organisation=record["organisation"])
             _write_update(ctx, "volunteers", "volunteer", volunteer, new, {"organisation": new.organisation})
-        return bool(changes) or moved
+        return changed or moved
 
 
 @_kind

@@ -14,7 +14,15 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidValue
-from ..personal import IdNumber, mask_id_text, parse_id_number
+from ..personal import (
+    Document,
+    IdNumber,
+    document_purpose,
+    id_type_of,
+    mask_id_text,
+    parse_document,
+    parse_id_number,
+)
 
 if TYPE_CHECKING:
     from .importer import ImportContext
@@ -29,6 +37,8 @@ __all__ = [
     "moment",
     "minutes_from_hours",
     "id_number",
+    "document",
+    "document_digest",
     "organisation_ref",
     "studio_ref",
     "activity_ref",
@@ -129,6 +139,32 @@ def minutes_from_hours(value: Any, field: str = "hours") -> int:
 def id_number(ctx: ImportContext, value: Any, field: str = "id_number") -> IdNumber:
     """A validated resident ID number (the message masks it)."""
     return parse_id_number(str(value), today=ctx.registry.session.now().date(), field=field)
+
+
+def document(ctx: ImportContext, values: Any) -> Document | None:
+    """The identity document a row gives (证件类型, 证件号码/身份证号, 签发国), or None for no document.
+
+    Without a type column (or with an empty type cell) a number is a resident ID number, so the usual
+    身份证号 column keeps its meaning; a type of ``none`` (无) with a number is a problem.
+    """
+    kind = "resident" if values.get("id_type") is None else id_type_of(values["id_type"])
+    number = values.get("id_number")
+    if kind == "none" or number is None:
+        if number is not None:
+            raise InvalidValue("id_number", "must be empty when the document type is none (无)",
+                               shown=mask_id_text(str(number)))
+        if values.get("id_type") is not None and kind != "none":
+            raise InvalidValue("id_number", f"must be given for document type {kind!r}", None)
+        return None
+    country = None if values.get("id_country") is None else str(values["id_country"])
+    if country is not None and kind != "passport":
+        raise InvalidValue("id_country", f"is only for passports (the document type is {kind!r})", country)
+    return parse_document(kind, str(number), country=country, today=ctx.registry.session.now().date())
+
+
+def document_digest(ctx: ImportContext, doc: Document) -> str:
+    """The keyed digest a person with this document is found by."""
+    return ctx.registry.session.digest(document_purpose(doc.id_type, doc.country), doc.number)
 
 
 def _by_name(ctx: ImportContext, table: str, kind: str, value: str, field: str) -> str:

@@ -107,8 +107,10 @@ class Settings:
 class Person:
     """Anyone the registry knows: a volunteer, nominee, honouree or reviewer.
 
-    The resident ID number is never held: ``id_digest`` is a keyed digest used to find the person again and
-    ``id_masked`` the display form. ``phone`` is shown masked in ``repr``.
+    The identity document's number is never held: ``id_digest`` is a keyed digest of (type, number) used to
+    find the person again and ``id_masked`` the display form. ``id_type`` is the document
+    (:data:`volreg.personal.ID_TYPES`; ``none`` when the person has none) and ``id_country`` a passport's
+    issuing country. ``phone`` is shown masked in ``repr``.
     """
 
     id: str
@@ -121,6 +123,8 @@ class Person:
     area: str = ""
     consent: bool = False
     anonymised: bool = False
+    id_type: str = "none"
+    id_country: str | None = None
 
     @property
     def phone_masked(self) -> str | None:
@@ -144,6 +148,8 @@ class Person:
             birth_date=_date(row["birth_date"]),
             id_masked=row["id_masked"],
             id_digest=row["id_digest"],
+            id_type=row.get("id_type") or ("resident" if row["id_digest"] else "none"),
+            id_country=row.get("id_country"),
             phone=row["phone"],
             area=row["area"] or "",
             consent=bool(row["consent"]),

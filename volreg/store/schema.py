@@ -666,6 +666,25 @@ def m007_bulk_summaries(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m009_documents(db: Database) -> None:
+    """Identity documents: a person's document type and a passport's issuing country.
+
+    ``id_digest`` stays one column, unique: each document type is digested with its own purpose (a passport
+    with its country), so it is unique per (type, number). Existing people with a digest hold resident ID
+    numbers; those without one have no document.
+    """
+    run_script(
+        db,
+        """
+        ALTER TABLE people ADD COLUMN id_type TEXT NOT NULL DEFAULT 'none' CHECK (id_type IN ('resident',
+            'residence_permit', 'foreign_permanent', 'hk_macao_permit', 'taiwan_permit', 'passport', 'none'));
+        ALTER TABLE people ADD COLUMN id_country TEXT;
+        UPDATE people SET id_type = 'resident' WHERE id_digest IS NOT NULL
+        """,
+    )
+
+
 def _known() -> set[str]:
     return {m.name for m in MIGRATIONS.pending(Database(memory=True))}
 
