@@ -20,7 +20,7 @@ from .errors import (
     SchemaTooNew,
     VolregError,
 )
-from .io import ImportReport, Problem, export_registry, import_file, import_registry
+from .io import ImportInterrupted, ImportReport, Problem, export_registry, import_file, import_registry
 from .model import (
     Activity,
     Assignment,
@@ -67,6 +67,7 @@ __all__ = [
     "ForbiddenTransition",
     "Honour",
     "HonourTitle",
+    "ImportInterrupted",
     "ImportReport",
     "InvalidValue",
     "KeyMismatch",

@@ -25,11 +25,13 @@ from ..errors import InvalidValue, MissingDependency
 
 __all__ = ["RawRow", "TableReader", "detect_encoding", "detect_format", "FORMATS"]
 
-FORMATS = ("csv", "tsv", "xlsx", "jsonl")
+FORMATS = ("csv", "tsv", "xlsx", "json", "jsonl")
 """File formats :class:`TableReader` reads."""
 
 _SUFFIXES = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".xlsx": "xlsx", ".xlsm": "xlsx",
-             ".jsonl": "jsonl", ".ndjson": "jsonl"}
+             ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_JSON_LIMIT = 256 * 1024 * 1024
+"""A ``.json`` array is parsed in memory: larger files are refused (JSON Lines streams any size)."""
 _CHUNK = 1 << 16
 
 
@@ -99,8 +101,10 @@ class TableReader:
 
     Args:
         path: the file.
-        format: ``csv``, ``tsv``, ``xlsx`` or ``jsonl``; detected from the suffix when None.
+        format: ``csv``, ``tsv``, ``xlsx``, ``json`` (an array of objects) or ``jsonl``; detected from the
+            suffix when None.
         encoding: for CSV; detected when None (UTF-8, UTF-8 with BOM, GB18030).
+        sheet: the sheet of a workbook (its name, or its 1-based number); the first by default.
 
     Attributes:
         total: the file's size in bytes (CSV, JSON Lines) or its number of rows (XLSX), for progress.
@@ -113,8 +117,10 @@ class TableReader:
         MissingDependency: an XLSX file without openpyxl installed.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, format: str | None = None, encoding: str | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, format: str | None = None, encoding: str | None = None,
+                 sheet: str | int | None = None) -> None:
         self.path = Path(path)
+        self.sheet = sheet
         self.format = format or detect_format(path)
         if self.format not in FORMATS:
             raise InvalidValue("format", f"must be one of {', '.join(FORMATS)}", format)
@@ -129,6 +135,8 @@ class TableReader:
             return self._csv()
         if self.format == "xlsx":
             return self._xlsx()
+        if self.format == "json":
+            return self._json()
         return self._jsonl()
 
     def _header(self, line: int, values: list[Any]) -> list[str]:
@@ -174,7 +182,7 @@ class TableReader:
             raise MissingDependency("openpyxl", "excel") from None
         book = load_workbook(self.path, read_only=True, data_only=True)
         try:
-            sheet = book.worksheets[0]
+            sheet = self._sheet(book)
             self.total = sheet.max_row or 0
             names: list[str] | None = None
             for number, values in enumerate(sheet.iter_rows(values_only=True), 1):
@@ -187,6 +195,67 @@ class TableReader:
                 yield RawRow(number, _zip(names, [_cell(v) for v in values]))
         finally:
             book.close()
+
+    def _sheet(self, book: Any) -> Any:
+        """The worksheet asked for, or the first one."""
+        names = list(book.sheetnames)
+        if self.sheet is None:
+            return book.worksheets[0]
+        if isinstance(self.sheet, int) and not isinstance(self.sheet, bool) and 1 <= self.sheet <= len(names):
+            return book.worksheets[self.sheet - 1]
+        if isinstance(self.sheet, str) and self.sheet.strip().isdigit() and self.sheet.strip() not in names:
+            number = int(self.sheet.strip())
+            if 1 <= number <= len(names):
+                return book.worksheets[number - 1]
+        if isinstance(self.sheet, str) and self.sheet in names:
+            return book[self.sheet]
+        book.close()
+        raise InvalidValue("sheet", f"must be one of the workbook's sheets ({', '.join(names)}) or 1 to "
+                                    f"{len(names)}", self.sheet)
+
+    def _json(self) -> Iterator[RawRow]:
+        """A JSON array of objects; each object's line is the line it starts on."""
+        self.total = self.path.stat().st_size
+        if self.total > _JSON_LIMIT:
+            yield RawRow(1, {}, f"is a JSON file of {self.total} bytes, more than the {_JSON_LIMIT} read in "
+                                "memory: write it as JSON Lines (one object per line) instead")
+            return
+        raw = self.path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            line = raw.count(b"\n", 0, error.start) + 1
+            yield RawRow(line, {}, "is not UTF-8 (JSON files must be)")
+            return
+        decoder = json.JSONDecoder()
+        position = _skip(text, 0)
+        if position >= len(text) or text[position] != "[":
+            yield RawRow(1, {}, "must be a JSON array of objects (or use .jsonl for one object per line)")
+            return
+        position = _skip(text, position + 1)
+        line = 1 + text.count("\n", 0, position)
+        done = position
+        while position < len(text) and text[position] != "]":
+            line += text.count("\n", done, position)
+            done = position
+            try:
+                value, end = decoder.raw_decode(text, position)
+            except (json.JSONDecodeError, ValueError, RecursionError) as error:
+                yield RawRow(line, {}, f"is not valid JSON ({getattr(error, 'msg', type(error).__name__)})")
+                return
+            self.position = end
+            if isinstance(value, dict):
+                yield RawRow(line, {str(k): _cell(v) for k, v in value.items()})
+            else:
+                yield RawRow(line, {}, "must be a JSON object with one key per column")
+            position = _skip(text, end)
+            if position < len(text) and text[position] == ",":
+                position = _skip(text, position + 1)
+            elif position < len(text) and text[position] != "]":
+                line += text.count("\n", done, position)
+                yield RawRow(line, {}, "is not valid JSON (expected ',' or ']' between objects)")
+                return
+        self.position = self.total
 
     def _jsonl(self) -> Iterator[RawRow]:
         self.total = self.path.stat().st_size
@@ -209,6 +278,13 @@ class TableReader:
                     yield RawRow(number, {}, "must be a JSON object with one key per column")
                     continue
                 yield RawRow(number, {str(k): _cell(v) for k, v in value.items()})
+
+
+def _skip(text: str, position: int) -> int:
+    """The first position at or after ``position`` that is not JSON whitespace."""
+    while position < len(text) and text[position] in " \t\r\n":
+        position += 1
+    return position
 
 
 def _zip(names: list[str], values: list[Any] | tuple[Any, ...]) -> dict[str, Any]:
