@@ -554,8 +554,12 @@ class _Run:
         self._failed_line = line
         named = getattr(error, "field", None)
         at: str | None = named if named in self.fields else None
+        message = str(error)
+        other = getattr(error, "other", None)
+        if isinstance(other, str) and other in self.seen and f"line {self.seen[other]}" not in message:
+            message += f" (imported from line {self.seen[other]} of this file)"  # a problem between two rows
         self.problem(line, header_of.get(at or "") or _header(columns, at), values.get(at) if at else None,
-                     str(error), at)
+                     message, at)
 
     def _stage(self, raw: RawRow, columns: Mapping[str, str], values: Mapping[str, Any],
                header_of: Mapping[str, str], external: str | None) -> None:
@@ -564,6 +568,7 @@ class _Run:
         record = self._convert(raw.line, columns, values, header_of)
         if record is None:
             return
+        ctx.cache["line"] = raw.line
         try:
             found, other = self._identify(record, external)
             if found is not None and self._same_as_earlier(raw.line, found):

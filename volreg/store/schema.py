@@ -685,6 +685,16 @@ def m009_documents(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m009b_day_records(db: Database) -> None:
+    """Service records of a day: a date and a duration with no clock time (``day``; NULL for timed records).
+
+    Such a record's ``start`` is the day's first instant; it never overlaps another record by clock, and a
+    volunteer's minutes on one day are limited instead (see :mod:`volreg.service_rules`).
+    """
+    db.execute("ALTER TABLE service_records ADD COLUMN day TEXT")
+
+
 def _known() -> set[str]:
     return {m.name for m in MIGRATIONS.pending(Database(memory=True))}
 
