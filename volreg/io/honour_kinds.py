@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from ..errors import InvalidValue
@@ -45,6 +46,16 @@ def edition_number(value: Any, field: str = "edition") -> int:
         if number >= 1:
             return number
     raise InvalidValue(field, "must be an edition number such as 6 or 第六届", value)
+
+
+def _year_only(value: Any) -> int | None:
+    """The year of a cell that gives only a year (``1991``, ``1991年``), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 1000 <= value <= 9999 else None
+    match = re.fullmatch(r"(\d{4})年?", str(value).strip())
+    return int(match[1]) if match else None
 
 
 def _person(ctx: ImportContext, values: Mapping[str, Any], name_field: str) -> str | dict[str, Any]:
@@ -146,7 +157,19 @@ class HonoursHandler(KindHandler):
     )
 
     def convert(self, ctx: ImportContext, values: Mapping[str, Any]) -> dict[str, Any]:
-        on = v.day(ctx, values["awarded_on"], "awarded_on")
+        year = _year_only(values["awarded_on"])
+        if year is not None:
+            # Old lists give only the year of an award: the year is its period, and the date stored (which
+            # the registry needs, e.g. for age rules) is that year's last day, or today for this year.
+            if values.get("period") is not None and not str(values["period"]).strip().startswith(str(year)):
+                raise InvalidValue("period", f"must lie in {year}, the year given as the award date",
+                                   values["period"])
+            values = {**values, "period": values.get("period") or str(year)}
+            on = min(date(year, 12, 31), ctx.registry.session.now().date())
+            if year < 1800:
+                raise InvalidValue("awarded_on", "must fall in the years 1800 to 9000", values["awarded_on"])
+        else:
+            on = v.day(ctx, values["awarded_on"], "awarded_on")
         record = _title_fields(ctx, values, on)
         record["kind"], record["who"] = _who(ctx, values, "name")
         record["awarded_on"] = on

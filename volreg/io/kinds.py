@@ -12,6 +12,7 @@ methods, and decorate it with ``@_kind``; :mod:`volreg.io.values` has the cell r
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import attrs
@@ -146,7 +147,7 @@ class PeopleHandler(KindHandler):
             **_document_fields(ctx, values),
             "gender": None if get("gender") is None else v.gender(values["gender"]),
             "birth_date": None if get("birth_date") is None else v.day(ctx, values["birth_date"], "birth_date"),
-            "phone": None if get("phone") is None else v.text(values["phone"], "phone", 40),
+            "phone": None if get("phone") is None else normalise_phone(v.text(values["phone"], "phone", 40)),
             "area": None if get("area") is None else v.text(values["area"], "area", 200),
             "consent": None if get("consent") is None else v.flag(values["consent"], "consent"),
         }
@@ -218,7 +219,7 @@ class VolunteersHandler(KindHandler):
         return {
             "name": v.text(values["name"], "name", 200),
             **_document_fields(ctx, values),
-            "phone": None if get("phone") is None else v.text(values["phone"], "phone", 40),
+            "phone": None if get("phone") is None else normalise_phone(v.text(values["phone"], "phone", 40)),
             "registered_on": None if get("registered_on") is None else v.day(ctx, values["registered_on"],
                                                                              "registered_on"),
             "number": None if get("number") is None else v.text(values["number"], "number", 40),
@@ -313,7 +314,7 @@ class ActivitiesHandler(KindHandler):
             "title": v.text(values["title"], "title", 300),
             "category": ctx.registry.session.category(str(values["category"]).strip()),
             "start": v.moment(ctx, values["start"], "start", on),
-            "end": v.moment(ctx, values["end"], "end", on),
+            "end": _end(ctx, values["end"], on),
             "organiser": v.organisation_ref(ctx, values["organiser"], "organiser"),
             "kind": None if values.get("kind") is None else v.choice(values["kind"], "kind", ACTIVITY_LABELS,
                                                                      ACTIVITY_KINDS),
@@ -358,6 +359,14 @@ class ActivitiesHandler(KindHandler):
         row = ctx.registry._activity_row(new)
         _write_update(ctx, "activities", "activity", old, new, {k: row[k] for k in row if k != "id"})
         return True
+
+
+def _end(ctx: ImportContext, value: Any, on: Any) -> Any:
+    """An activity's end; a date with no clock time means the end of that day (``2011-02-01 → 2011-02-01`` is
+    the whole day), so a one-day event given as dates is not refused as ending when it starts."""
+    if v.is_date_only(ctx, value, "end"):
+        return v.moment(ctx, v.day(ctx, value, "end") + timedelta(days=1), "end")
+    return v.moment(ctx, value, "end", on)
 
 
 def _write_update(ctx: ImportContext, table: str, entity: str, old: Any, new: Any, changes: Mapping[str, Any]) -> None:
