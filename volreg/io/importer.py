@@ -143,12 +143,12 @@ class ImportReport:
 
     def __str__(self) -> str:
         if self.header_refused:
-            head = f"{self.file}: header refused, no row of {self.kind} read: {self.problem_count} problems"
+            head = f"{self.file}: header refused, no row of {self.kind} read: {_count(self.problem_count, 'problem')}"
         else:
             head = (
                 f"{self.file}: {self.rows} {'row' if self.rows == 1 else 'rows'} of {self.kind}: "
                 f"{self.created} created, {self.updated} updated, {self.skipped} unchanged, "
-                f"{self.problem_count} problems"
+                f"{_count(self.problem_count, 'problem')}"
             )
             if self.people_created:
                 head += f" ({self.people_created} people created)"
@@ -160,6 +160,10 @@ class ImportReport:
         if self.problems_left_out:
             lines.append(f"... and {self.problems_left_out} more problems not listed")
         return "\n".join(lines)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 @attrs.frozen
