@@ -64,6 +64,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "deed": ("deed", "事迹", "主要事迹", "事迹简介"),
     "period": ("period", "期数", "期次", "年度"),
     "edition": ("edition", "届次", "届"),
+    "stage": ("stage", "阶段", "评选阶段", "评选结果", "结果", "outcome"),
+    "stage_at": ("stage_at", "阶段日期", "阶段时间", "结果日期", "stage_date", "outcome_date"),
     "awarded_on": ("awarded_on", "授予日期", "获评日期", "发布日期"),
 }
 """Field name → the headers that mean it (the field's own name first)."""

@@ -23,13 +23,24 @@ from ..errors import InvalidValue
 from . import values as v
 from .importer import Field, ImportContext, KindHandler, register_kind
 
-__all__ = ["HonoursHandler", "NominationsHandler", "edition_number"]
+__all__ = ["HonoursHandler", "NominationsHandler", "STAGE_LABELS", "edition_number"]
 
 _COLUMN = {"person": "person", "family": "family", "group": "organisation"}
 _DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _GRADES = {"获奖": "winner", "当选": "winner", "winner": "winner", "提名奖": "nomination_award",
            "nomination_award": "nomination_award"}
 _SELF = {"self", "本人", "自荐", "自己"}
+STAGE_LABELS = {
+    "已推荐": "submitted", "推荐": "submitted", "已提交": "submitted", "初审通过": "verified", "初审": "verified",
+    "评议": "public_review", "网友评议": "public_review", "网友点赞评议": "public_review",
+    "专家评审": "expert_review", "公示": "publicity", "当选": "awarded", "获评": "awarded",
+    "未当选": "not_selected", "落选": "not_selected",
+    "recommended": "submitted", "nominated": "submitted", "public review": "public_review",
+    "expert review": "expert_review", "winner": "awarded", "selected": "awarded", "not selected": "not_selected",
+}
+"""How a nominations file's stage column (阶段) is read: the flow's stage codes, their Chinese names and
+English equivalents."""
+_STAGES = ("submitted", "verified", "public_review", "expert_review", "publicity", "awarded", "not_selected")
 
 
 def edition_number(value: Any, field: str = "edition") -> int:
@@ -196,7 +207,9 @@ class HonoursHandler(KindHandler):
 @_kind
 class NominationsHandler(KindHandler):
     """Nominations: 荣誉称号 and 推荐人/推荐单位 (an organisation or person by id or name, or 本人/自荐 for self)
-    (required); 被推荐人 (or 姓名) and/or 身份证号, or 获评对象; 类别, 期数, 届次, 推荐时间, 事迹.
+    (required); 被推荐人 (or 姓名) and/or 身份证号, or 获评对象; 类别, 期数, 届次, 推荐时间, 事迹; for a past
+    round, 阶段 (已推荐/初审通过/评议/专家评审/公示/当选/未当选, or the stage codes) and 阶段日期, recorded with
+    :meth:`volreg.Registry.record_past_stage` (no endorsements, reviewers or scores are invented).
     """
 
     kind = "nominations"
@@ -215,6 +228,8 @@ class NominationsHandler(KindHandler):
         Field("edition"),
         Field("submitted_at"),
         Field("deed"),
+        Field("stage"),
+        Field("stage_at"),
     )
 
     def convert(self, ctx: ImportContext, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -226,6 +241,15 @@ class NominationsHandler(KindHandler):
         record["at"] = at
         record["nominator"] = self._nominator(ctx, values["nominator"])
         record["deed"] = "" if values.get("deed") is None else v.text(values["deed"], "deed", 20000)
+        record["stage"] = None
+        if values.get("stage") is not None:
+            text = str(values["stage"]).strip()
+            record["stage"] = v.choice(STAGE_LABELS.get(text.casefold().replace("_", " "), text), "stage",
+                                       STAGE_LABELS, _STAGES)
+        record["stage_at"] = None if values.get("stage_at") is None else v.moment(ctx, values["stage_at"],
+                                                                                   "stage_at")
+        if record["stage_at"] is not None and record["stage"] is None:
+            raise InvalidValue("stage_at", "needs a stage (阶段) to date", values["stage_at"])
         return record
 
     @staticmethod
@@ -257,8 +281,23 @@ class NominationsHandler(KindHandler):
 
     def create(self, ctx: ImportContext, record: Mapping[str, Any]) -> str:
         ctx.person_added(record["who"])
-        return ctx.registry.nominate(
+        nomination = ctx.registry.nominate(
             record["title"].code, record["who"], category=record["category"], nominator=record["nominator"],
             deed=record["deed"], period=record["period"], edition=record["edition"], at=record["at"],
             by=ctx.actor,
-        ).id
+        )
+        if record["stage"] is not None:
+            ctx.registry.record_past_stage(nomination, record["stage"], by=ctx.actor, at=record["stage_at"])
+        return nomination.id
+
+    def update(self, ctx: ImportContext, entity_id: str, record: Mapping[str, Any]) -> bool:
+        """A known nomination is left as it is; a stage other than the one it reached is a problem."""
+        stage = record["stage"]
+        if stage is None:
+            return False
+        row = ctx.registry.session.get("nomination", entity_id)
+        reached = _STAGES[int(row["reached"])]
+        if stage not in (row["status"], reached):
+            raise InvalidValue("stage", f"must be {reached!r}, the stage nomination {entity_id} was loaded at "
+                                        f"(status {row['status']}); advance it with the registry instead", stage)
+        return False
