@@ -123,3 +123,13 @@ def test_an_import_day_total_over_24_hours_names_the_lines(registry, make_volunt
     assert 2 == report.created
     [problem] = report.problems
     assert 4 == problem.line and "day_total" in problem.message
+
+
+def test_check_sees_day_records_in_their_day(registry, make_volunteer, month_activity):
+    """check() does not call two shifts of one day an overlap, and flags a day over 24 h that got in anyway."""
+    vol = make_volunteer()
+    first = registry.log_service(vol, month_activity, on="2024-03-05", minutes=700)
+    registry.log_service(vol, month_activity, on="2024-03-05", minutes=700)
+    assert [] == [p for p in volreg.check(registry) if p.code != "late"]    # entered long after March 2024
+    registry.session.store.db.execute("UPDATE service_records SET minutes = 800 WHERE id = ?", [first.id])
+    assert ["day_total"] == [p.code for p in volreg.check(registry) if p.code != "late"]

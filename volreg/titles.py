@@ -362,6 +362,25 @@ class TitlesMixin(RegistryBase):
             raise InvalidValue("edition", f"must be an edition of {title.name}", edition.id)
         return edition
 
+    def honour_period(self, honour: Any, *, period: Any = None, edition: Any = None,
+                      on: Any) -> tuple[str, int, str | None]:
+        """The period an honour or nomination of a title falls in, checked against the title's cadence.
+
+        Args:
+            honour: the title (object, code or name).
+            period: ``2024-03``, ``2024-Q1`` or ``2024``; by default the period containing ``on``.
+            edition: the edition (object, id or number); required for titles given in editions.
+            on: the date the period defaults from.
+
+        Returns:
+            ``(period text, the year it counts in, the edition's id or None)``.
+
+        Raises:
+            NotFound: unknown title or edition.
+            InvalidValue: a period finer than the title's cadence, or a missing edition.
+        """
+        return self._period(self.honour_title(honour), period, edition, self._day(on, "on"))
+
     def _period(self, title: HonourTitle, period: Any, edition: Any, on: date) -> tuple[str, int, str | None]:
         """The period text, the year it counts in and the edition id, checked against the title's cadence."""
         ed = None if edition is None else self._edition(title, edition)

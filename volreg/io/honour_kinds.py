@@ -125,7 +125,7 @@ def _title_fields(ctx: ImportContext, values: Mapping[str, Any], on: Any) -> dic
     title = registry.honour_title(str(values["honour"]).strip())
     edition = None if values.get("edition") is None else edition_number(values["edition"])
     period = None if values.get("period") is None else str(values["period"]).strip()
-    text, year, edition_id = registry._period(title, period, edition, on)
+    text, year, edition_id = registry.honour_period(title, period=period, edition=edition, on=on)
     category = None if values.get("category") is None else registry.session.category(
         str(values["category"]).strip(), "honour")
     return {"title": title, "period": text, "year": year, "edition": edition_id, "edition_number": edition,

@@ -225,7 +225,7 @@ class ImportContext:
     def remember_many(self, kind: str, pairs: list[tuple[str, str]]) -> None:
         """Record many external ids of ``kind`` at once (first import wins)."""
         at = to_utc_text(now(self.registry.zone))
-        self.registry.db.conn.executemany(
+        self.registry.session.store.db.conn.executemany(
             "INSERT INTO import_identity (kind, source, key, entity_id, imported_at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT DO NOTHING",
             [(kind, self.source, key, entity_id, at) for key, entity_id in pairs],
@@ -233,7 +233,7 @@ class ImportContext:
 
     def remember(self, kind: str, key: str, entity_id: str) -> None:
         """Record that an external id of ``kind`` is ``entity_id`` (first import wins)."""
-        self.registry.db.execute(
+        self.registry.session.store.db.execute(
             "INSERT INTO import_identity (kind, source, key, entity_id, imported_at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT DO NOTHING",
             [kind, self.source, key, entity_id, to_utc_text(now(self.registry.zone))],
@@ -742,7 +742,7 @@ def import_file(
     written = not dry_run
     committed: list[int] = []
     store = registry.session.store
-    conn = registry.db.conn
+    conn = registry.session.store.db.conn
     cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     if cache < 0 and -cache < _IMPORT_CACHE_KIB or cache >= 0 and cache * _page_kib(conn) < _IMPORT_CACHE_KIB:
         conn.execute(f"PRAGMA cache_size = -{_IMPORT_CACHE_KIB}")

@@ -348,16 +348,11 @@ class ActivitiesHandler(KindHandler):
         old = ctx.registry.activity(entity_id)
         wanted = {k: record[k] for k in ("category", "kind", "studio", *self._optional) if record[k] is not None}
         changes = _changed(attrs.asdict(old), wanted)
-        assert old.start is not None and old.end is not None
         if record["end"] != old.end:
-            if record["end"] <= old.start:
-                raise InvalidValue("end", "must be after 'start'", record["end"].isoformat())
             changes["end"] = record["end"]
         if not changes:
             return False
-        new = attrs.evolve(old, **changes)
-        row = ctx.registry._activity_row(new)
-        _write_update(ctx, "activities", "activity", old, new, {k: row[k] for k in row if k != "id"})
+        ctx.registry.update_activity(old, by=ctx.actor, **changes)
         return True
 
 
