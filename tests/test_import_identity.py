@@ -108,3 +108,15 @@ def test_once_false_titles_may_be_held_in_two_categories_in_one_period(registry,
     report = volreg.import_file(registry, path, kind="honours")
     assert (2, ()) == (report.created, report.problems)
     assert 4 == len(registry.honours_of(person))
+
+
+def test_a_duplicate_category_label_is_reported_as_a_label(registry):
+    """A new category whose label is taken names the label and the category holding it, not the code."""
+    import pytest
+
+    with pytest.raises(volreg.InvalidValue) as caught:
+        registry.add_category("elderly_visits", "敬老助老")
+    assert "label" == caught.value.field and "elderly_care" in str(caught.value)
+    with pytest.raises(volreg.InvalidValue) as caught:
+        registry.add_category("elderly_care", "探访老人")
+    assert "code" == caught.value.field

@@ -180,11 +180,15 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
         category = Category(code=code, label=label, vocabulary=vocabulary)
         with self._store.write() as store:
             taken = store.one(
-                "SELECT code FROM categories WHERE vocabulary = ? AND (code IN (?, ?) OR label IN (?, ?))",
-                [vocabulary, code, label, code, label],
+                "SELECT code, label FROM categories WHERE vocabulary = ? AND (code IN (?, ?) OR label IN (?, ?)) "
+                "ORDER BY code = ? DESC LIMIT 1",
+                [vocabulary, code, label, code, label, code],
             )
-            if taken:
+            if taken and code in (taken["code"], taken["label"]):
                 raise InvalidValue("code", f"must be new to the {vocabulary} vocabulary", code)
+            if taken:
+                raise InvalidValue("label", f"must be new to the {vocabulary} vocabulary (category "
+                                            f"{taken['code']!r} has it)", label)
             store.insert("categories", {"code": code, "vocabulary": vocabulary, "label": label})
             self._journal("create", "category", f"{vocabulary}:{code}", by=by, after=category)
         return category
