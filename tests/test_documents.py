@@ -172,3 +172,12 @@ def test_the_people_kind(registry, tmp_path):
     assert bob is not None and (date(1970, 2, 3), "male") == (bob.birth_date, bob.gender)
     again = volreg.import_file(registry, path, kind="people", mode="valid_rows")
     assert 0 == again.created and 1 == len(again.problems)  # the undocumented 李评审 cannot be told apart
+
+
+def test_a_bad_non_resident_number_is_masked_to_its_ends_in_a_problem(registry, tmp_path):
+    """A wrong permanent-residence number shows only its first and last character in the report."""
+    path = tmp_path / "v.csv"
+    path.write_text("姓名,证件类型,证件号码\nBob,外国人永久居留身份证,USA31001234567X\n", encoding="utf-8")
+    [problem] = volreg.import_file(registry, path, kind="volunteers").problems
+    assert "U*************X" == problem.value
+    assert "USA31001234567X" not in str(problem) and "3100123" not in str(problem)

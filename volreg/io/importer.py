@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 
 from ..errors import InvalidValue, VolregError
-from ..personal import mask_id_text, mask_phone
+from ..personal import mask_document, mask_id_text, mask_phone
 from ..timeutil import now, to_utc_text
 from .headers import label, resolve_headers
 from .readers import RawRow, TableReader
@@ -67,7 +67,16 @@ refused and left out, a refusal of another of the group only follows from that a
 _SEEN_LIMIT = 2_000_000
 """Entities and external ids remembered per file to find repeated rows (bounded, so memory is too)."""
 
-_MASKS: dict[str, Callable[[str], str | None]] = {"id_number": mask_id_text, "phone": mask_phone}
+def _mask_number(text: str) -> str:
+    """A document number in a problem: a resident number's usual mask, any other number's first and last
+    character only (a 15-character permanent-residence number would keep too much under the resident mask)."""
+    compact = text.strip().upper()
+    if len(compact) == 18 and compact[:17].isdigit():
+        return mask_id_text(compact)
+    return mask_document("", compact)
+
+
+_MASKS: dict[str, Callable[[str], str | None]] = {"id_number": _mask_number, "phone": mask_phone}
 
 
 @attrs.frozen
