@@ -203,3 +203,11 @@ def test_the_command_line_options(tmp_path):
     registry.close()
     result = runner.invoke(cli, ["import", db, str(xlsx), "--kind", "volunteers", "--sheet", "无此页"])
     assert 1 == result.exit_code and "名单" in result.output
+
+
+def test_a_header_only_file_still_has_its_header_checked(registry, tmp_path):
+    """A file with a header and no rows, missing a required column, is a problem, not a silent 0 rows."""
+    path = write(tmp_path / "a.csv", "名称,地点\n")
+    report = volreg.import_file(registry, path, kind="activities")
+    assert report.problems and 1 == report.problems[0].line
+    assert "category" in str(report)

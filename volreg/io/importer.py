@@ -411,6 +411,11 @@ class _Run:
         self.maps[key] = columns
         return None if (clashes or missing) else columns
 
+    def header_only(self) -> None:
+        """Check the header of a file that has no data row (its problems would otherwise go unseen)."""
+        if self.tally["rows"] == 0 and not self.header_refused and self.reader.headers is not None:
+            self.columns(RawRow(self.reader.header_line, dict.fromkeys(h for h in self.reader.headers if h)))
+
     def row(self, raw: RawRow) -> None:
         if raw.error:
             self.tally["rows"] += 1
@@ -765,6 +770,7 @@ def import_file(
                         if run.stop:
                             break
                     run.flush()
+                    run.header_only()
                     if run.problems or run.left_out or dry_run:
                         raise _Rollback
             except _Rollback:
@@ -781,6 +787,7 @@ def import_file(
                                 break
                         run.flush()
                     committed.extend(raw.line for raw in batch if raw.line not in run.bad_lines)
+                run.header_only()
             except BaseException as error:
                 raise ImportInterrupted(name, committed, run.problems, error) from error
     finally:

@@ -37,7 +37,7 @@ FORMATS = ("csv", "tsv", "xlsx", "json", "jsonl")
 
 _SUFFIXES = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".xlsx": "xlsx", ".xlsm": "xlsx",
              ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-_JSON_LIMIT = 256 * 1024 * 1024
+_JSON_LIMIT = 64 * 1024 * 1024
 """A ``.json`` array is parsed in memory: larger files are refused (JSON Lines streams any size)."""
 _CHUNK = 1 << 16
 
