@@ -211,3 +211,18 @@ def test_a_header_only_file_still_has_its_header_checked(registry, tmp_path):
     report = volreg.import_file(registry, path, kind="activities")
     assert report.problems and 1 == report.problems[0].line
     assert "category" in str(report)
+
+
+def test_every_rule_a_service_row_breaks_is_reported(registry, make_volunteer, make_activity, tmp_path):
+    """A service row outside its activity's span, by a volunteer not yet registered, on a 道德讲堂: three
+    problems of one row, each naming its rule."""
+    vol = make_volunteer(registered_on="2024-03-06")
+    lecture = make_activity("道德讲堂", kind="moral_lecture")
+    path = write(tmp_path / "s.csv", "志愿者编号,活动编号,开始时间,结束时间\n"
+                                      f"{vol.number},{lecture.id},2024-03-05 07:00,2024-03-05 08:00\n")
+    report = volreg.import_file(registry, path, kind="service_records")
+    messages = [p.message for p in report.problems]
+    assert 3 == len(messages) and {2} == {p.line for p in report.problems}
+    assert any("not volunteer service" in m for m in messages)
+    assert any("time span" in m for m in messages)
+    assert any("registered on 2024-03-06" in m for m in messages)

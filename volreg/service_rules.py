@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from .errors import Conflict, InvalidValue, RuleViolation
+from .errors import Conflict, InvalidValue, RuleViolation, VolregError
 from .model import SERVICE_SOURCES, Activity, Volunteer
 from .store import service as ledger
 from .store.db import Store
@@ -36,6 +36,7 @@ __all__ = [
     "check_day_total",
     "day_bounds",
     "day_of",
+    "Refusals",
 ]
 
 MAX_MINUTES = 24 * 60
@@ -75,6 +76,7 @@ def service_fields(
     now: datetime,
     zone: tzinfo,
     late_after_working_days: int,
+    every: bool = False,
 ) -> dict[str, Any]:
     """Check one version's own fields and return them normalised (every rule but overlap and day total).
 
@@ -83,75 +85,60 @@ def service_fields(
     record), ``end``, ``minutes``, ``day`` (the date of a day record, else None), ``source``, ``recorded_at``,
     ``late`` and ``interval_end`` (the end, or start + minutes; a day record's is the end of its day).
 
+    With ``every=True`` (imports) each rule that can be checked is, and several refusals come together as
+    :class:`Refusals`; otherwise the first refusal is raised.
+
     Raises:
         InvalidValue: unreadable or inconsistent times, bad minutes, the future, outside the activity.
         RuleViolation: the activity is not volunteer service; the volunteer was not active that day.
+        Refusals: (``every=True``) more than one of these.
     """
     if source not in SERVICE_SOURCES:
         raise InvalidValue("source", f"must be one of {', '.join(SERVICE_SOURCES)}", source)
+    found: list[VolregError] = []
+
+    def keep(error: VolregError) -> None:
+        if not every:
+            raise error
+        found.append(error)
+
     if act.kind != "volunteer_service":
-        raise RuleViolation(
+        keep(RuleViolation(
             "volunteer_service",
             f"activity {act.id!r} is a {act.kind}, not volunteer service; only volunteer service carries hours",
-        )
-    if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, int) or minutes <= 0):
-        raise InvalidValue("minutes", "must be a positive whole number", minutes)
-    if minutes is not None and minutes > MAX_MINUTES:
-        raise InvalidValue("minutes", f"must be at most {MAX_MINUTES} (24 h) for one record", minutes)
-    day: date | None = None
-    if on is not None:
-        if start is not None or end is not None:
-            raise InvalidValue("on", "must not be given with 'start' or 'end': a record is of a day (on and "
-                                     "minutes) or timed (start, and end or minutes)", str(on))
-        if minutes is None:
-            raise InvalidValue("minutes", "must be given with 'on' (the service time of that day)", None)
-        day = parse_date(on, "on")
-        begins, day_end = day_bounds(day, zone)
-        ends = None
-        interval_end = day_end
-    else:
-        if start is None:
-            raise InvalidValue("start", "must be given, or 'on' (a day) with 'minutes'", None)
-        begins = parse_datetime(start, zone, "start")
-        if end is None and minutes is None:
-            raise InvalidValue("end", "must be given, or 'minutes' must be", None)
-        ends = None if end is None else parse_datetime(end, zone, "end")
-        if ends is not None:
-            span = minutes_between(begins, ends)
-            if ends <= begins:
-                raise InvalidValue("end", "must be after 'start'", shown=f"{_shown(begins)} → {_shown(ends)}")
-            if span > MAX_MINUTES:
-                raise InvalidValue("end", f"must be at most 24 h after 'start' ({span} minutes)",
-                                   shown=f"{_shown(begins)} → {_shown(ends)}")
-            if span < 1:
-                raise InvalidValue("end", "must be at least one whole minute after 'start'",
-                                   shown=f"{begins:%H:%M:%S} → {ends:%H:%M:%S}")
-            if minutes is not None and minutes > span:
-                raise InvalidValue("minutes", f"must be at most the {span} minutes from 'start' to 'end'", minutes)
-            minutes = span if minutes is None else minutes
-            interval_end = ends
-        else:
-            assert minutes is not None
-            interval_end = begins + timedelta(minutes=minutes)
+        ))
+    try:
+        begins, ends, interval_end, minutes, day = _times(start, end, minutes, on, zone)
+    except VolregError as error:
+        keep(error)
+        raise (found[0] if len(found) == 1 else Refusals(found)) from None  # the rules below need the times
     if day is not None:
         if day > now.astimezone(zone).date():
-            raise InvalidValue("on", "must not be in the future", day.isoformat())
-    else:
-        if begins > now:
-            raise InvalidValue("start", "must not be in the future", shown=_shown(begins))
-        if interval_end > now:
-            raise InvalidValue("end", "must not be in the future: record service once it has happened",
-                               shown=_shown(interval_end))
-    check_within(act, begins, interval_end, day)
-    check_active(who, day or begins.date())
-    entered = now if recorded_at is None else parse_datetime(recorded_at, zone, "recorded_at")
-    if entered > now:
-        raise InvalidValue("recorded_at", "must not be in the future", shown=_shown(entered))
-    # A day record's service ended some time that day: it may be entered from the day's start on.
-    earliest = begins if day is not None else interval_end
-    if entered < earliest:
-        raise InvalidValue("recorded_at", f"must not be before the service ended ({_shown(earliest)})",
-                           shown=_shown(entered))
+            keep(InvalidValue("on", "must not be in the future", day.isoformat()))
+    elif begins > now:
+        keep(InvalidValue("start", "must not be in the future", shown=_shown(begins)))
+    elif interval_end > now:
+        keep(InvalidValue("end", "must not be in the future: record service once it has happened",
+                          shown=_shown(interval_end)))
+    for rule, args in ((check_within, (act, begins, interval_end, day)), (check_active, (who, day or begins.date()))):
+        try:
+            rule(*args)  # type: ignore[operator]
+        except VolregError as error:
+            keep(error)
+    entered = now
+    try:
+        entered = now if recorded_at is None else parse_datetime(recorded_at, zone, "recorded_at")
+        if entered > now:
+            raise InvalidValue("recorded_at", "must not be in the future", shown=_shown(entered))
+        # A day record's service ended some time that day: it may be entered from the day's start on.
+        earliest = begins if day is not None else interval_end
+        if entered < earliest:
+            raise InvalidValue("recorded_at", f"must not be before the service ended ({_shown(earliest)})",
+                               shown=_shown(entered))
+    except VolregError as error:
+        keep(error)
+    if found:
+        raise found[0] if len(found) == 1 else Refusals(found)
     assert act.end is not None
     deadline = add_working_days(act.end.date(), late_after_working_days)
     late = (first_recorded or entered).astimezone(zone).date() > deadline
@@ -167,6 +154,57 @@ def service_fields(
         "late": late,
         "interval_end": interval_end,
     }
+
+
+def _times(start: Any, end: Any, minutes: Any, on: Any,
+           zone: tzinfo) -> tuple[datetime, datetime | None, datetime, int, date | None]:
+    """(begins, end, interval end, minutes, day) of one version, with the rules of its times and minutes."""
+    if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, int) or minutes <= 0):
+        raise InvalidValue("minutes", "must be a positive whole number", minutes)
+    if minutes is not None and minutes > MAX_MINUTES:
+        raise InvalidValue("minutes", f"must be at most {MAX_MINUTES} (24 h) for one record", minutes)
+    if on is not None:
+        if start is not None or end is not None:
+            raise InvalidValue("on", "must not be given with 'start' or 'end': a record is of a day (on and "
+                                     "minutes) or timed (start, and end or minutes)", str(on))
+        if minutes is None:
+            raise InvalidValue("minutes", "must be given with 'on' (the service time of that day)", None)
+        day = parse_date(on, "on")
+        begins, day_end = day_bounds(day, zone)
+        return begins, None, day_end, minutes, day
+    if start is None:
+        raise InvalidValue("start", "must be given, or 'on' (a day) with 'minutes'", None)
+    begins = parse_datetime(start, zone, "start")
+    if end is None and minutes is None:
+        raise InvalidValue("end", "must be given, or 'minutes' must be", None)
+    if end is None:
+        assert minutes is not None
+        return begins, None, begins + timedelta(minutes=minutes), minutes, None
+    ends = parse_datetime(end, zone, "end")
+    span = minutes_between(begins, ends)
+    if ends <= begins:
+        raise InvalidValue("end", "must be after 'start'", shown=f"{_shown(begins)} → {_shown(ends)}")
+    if span > MAX_MINUTES:
+        raise InvalidValue("end", f"must be at most 24 h after 'start' ({span} minutes)",
+                           shown=f"{_shown(begins)} → {_shown(ends)}")
+    if span < 1:
+        raise InvalidValue("end", "must be at least one whole minute after 'start'",
+                           shown=f"{begins:%H:%M:%S} → {ends:%H:%M:%S}")
+    if minutes is not None and minutes > span:
+        raise InvalidValue("minutes", f"must be at most the {span} minutes from 'start' to 'end'", minutes)
+    return begins, ends, ends, span if minutes is None else minutes, None
+
+
+class Refusals(VolregError, ValueError):
+    """Several rules refused one version at once (``service_fields(..., every=True)``, used by imports).
+
+    Attributes:
+        errors: each refusal, in the order the rules are checked.
+    """
+
+    def __init__(self, errors: list[VolregError]) -> None:
+        self.errors = tuple(errors)
+        super().__init__("; ".join(str(e) for e in errors))
 
 
 def check_within(act: Activity, begins: datetime, ends: datetime, day: date | None = None) -> None:

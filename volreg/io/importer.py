@@ -570,6 +570,10 @@ class _Run:
     def _fail(self, error: Exception, line: int, columns: Mapping[str, str], values: Mapping[str, Any],
               header_of: Mapping[str, str]) -> None:
         self._failed_line = line
+        for each in getattr(error, "errors", ()):  # several rules refused the row at once: one problem each
+            self._fail(each, line, columns, values, header_of)
+        if getattr(error, "errors", ()):
+            return
         named = getattr(error, "field", None)
         at: str | None = named if named in self.fields else None
         message = str(error)

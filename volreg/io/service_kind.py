@@ -271,7 +271,7 @@ class ServiceRecordsHandler(KindHandler):
             who, act, start=None if day is not None else record["start"], end=record["end"],
             minutes=record["minutes"], on=day, source="import", recorded_at=record["recorded_at"],
             first_recorded=None, now=now, zone=zone,
-            late_after_working_days=registry.settings.late_after_working_days,
+            late_after_working_days=registry.settings.late_after_working_days, every=True,
         )
         start_utc, end_utc = to_utc_text(fields["start"]), to_utc_text(fields["interval_end"])
         if day is None:
