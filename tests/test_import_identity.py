@@ -120,3 +120,16 @@ def test_a_duplicate_category_label_is_reported_as_a_label(registry):
     with pytest.raises(volreg.InvalidValue) as caught:
         registry.add_category("elderly_care", "探访老人")
     assert "code" == caught.value.field
+
+
+def test_an_honour_under_a_new_external_id_is_never_folded_into_another(registry, tmp_path):
+    """Two award rows with their own external ids for the same award: the second is a problem saying so,
+    not counted as unchanged."""
+    registry.add_person("王秀兰", id_number="11010519491231002X")
+    path = write(tmp_path / "h.csv", "外部编号,荣誉称号,身份证号,类别,期数,授予日期\n"
+                                      "A-1,中国好人,11010519491231002X,助人为乐,2024-Q1,2024-03-28\n"
+                                      "A-2,中国好人,11010519491231002X,助人为乐,2024-Q1,2024-03-28\n")
+    report = volreg.import_file(registry, path, kind="honours", mode="valid_rows")
+    assert (1, 0) == (report.created, report.skipped)
+    [problem] = report.problems
+    assert 3 == problem.line and "never merged" in problem.message and "line 2" in problem.message

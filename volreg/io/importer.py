@@ -551,7 +551,8 @@ class _Run:
         other = self.entity_external.get(candidate) or ctx.external_key(kind, candidate)
         if other is None and candidate not in self.seen:
             return candidate, None
-        return None, other or f"(none; line {self.seen[candidate]} of this file)"
+        where = f" on line {self.seen[candidate]} of this file" if candidate in self.seen else ""
+        return None, (f"{other!r}" if other else "none") + where
 
     def _same_as_earlier(self, line: int, found: str) -> bool:
         earlier = self.seen.get(found)
@@ -647,7 +648,7 @@ def _not_merged(error: VolregError, other: str | None) -> VolregError:
     """``error``, prefixed (when the row matched by content an entity with another external id) by why."""
     if other is None:
         return error
-    return _Refused(f"matches by content an entity imported with external id {other!r}; rows with different "
+    return _Refused(f"matches by content an entity imported with external id {other}; rows with different "
                     f"external ids are never merged, and creating it failed: {error}", getattr(error, "field", None))
 
 
