@@ -181,3 +181,18 @@ def test_a_bad_non_resident_number_is_masked_to_its_ends_in_a_problem(registry, 
     [problem] = volreg.import_file(registry, path, kind="volunteers").problems
     assert "U*************X" == problem.value
     assert "USA31001234567X" not in str(problem) and "3100123" not in str(problem)
+
+
+def test_a_sign_in_sheet_names_volunteers_by_any_document(registry, community, make_activity, tmp_path):
+    """Service rows find a volunteer by passport (type, number and country) as by resident number."""
+    act = make_activity()
+    alice = registry.register_volunteer("Alice", id_type="passport", id_number="E12345678", id_country="AU",
+                                        organisation=community, registered_on="2023-01-01")
+    path = tmp_path / "s.csv"
+    path.write_text("证件类型,证件号码,签发国,活动编号,开始时间,结束时间\n"
+                    f"护照,E12345678,AU,{act.id},2024-03-05 09:00,2024-03-05 10:00\n"
+                    f"护照,E12345678,NZ,{act.id},2024-03-05 11:00,2024-03-05 12:00\n", encoding="utf-8")
+    report = volreg.import_file(registry, path, kind="service_records", mode="valid_rows")
+    assert 1 == report.created
+    assert [3] == [p.line for p in report.problems]
+    assert [alice.id] == [r.volunteer for r in registry.service_records()]

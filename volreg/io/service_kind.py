@@ -1,6 +1,7 @@
 """Importing service records (sign-in sheets, exports of other volunteer systems), a batch at a time.
 
-A service record names its volunteer by volunteer number (志愿者编号) or resident ID number (身份证号), its
+A service record names its volunteer by volunteer number (志愿者编号), resident ID number (身份证号) or another
+document (证件类型 with 证件号码), its
 activity by id or external id, and its time by start and end (开始时间/结束时间, or bare times with a 日期
 column) and/or hours (服务时长, decimals such as ``1.25`` becoming exact minutes). A status column (审核状态)
 of 已审核/verified imports the record verified, by the 审核人 column or else the activity's organiser
@@ -69,21 +70,23 @@ def _day_before(moment: datetime) -> str:
     return to_utc_text(moment - timedelta(minutes=MAX_MINUTES))
 
 
-def _volunteer(ctx: ImportContext, number: Any, id_text: Any) -> Volunteer:
-    """The volunteer a row names, looked up once per file; a number and an ID number must agree."""
+def _volunteer(ctx: ImportContext, number: Any, values: Mapping[str, Any]) -> Volunteer:
+    """The volunteer a row names (by number, or by document: 证件类型 and 证件号码, or 身份证号), looked up
+    once per file; a number and a document must agree."""
     cache = _cached(ctx, "volunteers")
-    key = (number, id_text)
+    id_text = values.get("id_number")
+    key = (number, id_text, values.get("id_type"), values.get("id_country"))
     who = cache.get(key)
     if who is None:
         if number is not None and id_text is not None:
             found = v.volunteer_ref(ctx, number=number)
-            parsed = v.id_number(ctx, id_text)
+            doc = v.document(ctx, values)
             registry = ctx.registry
             who = registry.volunteer(found)
             held = registry.session.scalar("SELECT id_digest FROM people WHERE id = ?", [who.person])
-            if held != registry.session.digest("id_number", parsed.number):
+            if doc is None or held != v.document_digest(ctx, doc):
                 raise InvalidValue("id_number", f"must be the ID number of volunteer {who.number}",
-                                   shown=parsed.masked)
+                                   shown=None if doc is None else doc.masked)
         elif number is not None:
             # The common case, a volunteer id or number, in one query; anything else (an external id, no
             # such volunteer) takes volunteer_ref's longer path and its messages.
@@ -91,8 +94,17 @@ def _volunteer(ctx: ImportContext, number: Any, id_text: Any) -> Volunteer:
                 who = ctx.registry.volunteer(str(number).strip())
             except NotFound:
                 who = ctx.registry.volunteer(v.volunteer_ref(ctx, number=number))
-        else:
+        elif values.get("id_type") is None:
             who = ctx.registry.volunteer(v.volunteer_ref(ctx, id_text=id_text))
+        else:
+            doc = v.document(ctx, values)
+            found_id = None if doc is None else ctx.registry.session.scalar(
+                "SELECT v.id FROM volunteers v JOIN people p ON p.id = v.person WHERE p.id_digest = ?",
+                [v.document_digest(ctx, doc)])
+            if found_id is None:
+                raise InvalidValue("id_number", "must belong to a registered volunteer",
+                                   shown=None if doc is None else doc.masked)
+            who = ctx.registry.volunteer(found_id)
         cache[key] = who
     return who
 
@@ -137,6 +149,8 @@ class ServiceRecordsHandler(KindHandler):
     fields = (
         Field("volunteer_number"),
         Field("id_number", personal="id_number"),
+        Field("id_type"),
+        Field("id_country"),
         Field("activity", required=True),
         Field("start"),
         Field("end"),
@@ -155,7 +169,7 @@ class ServiceRecordsHandler(KindHandler):
         get = values.get
         if get("volunteer_number") is None and get("id_number") is None:
             raise InvalidValue("volunteer_number", "or 'id_number' (身份证号) must name the volunteer", None)
-        who = _volunteer(ctx, get("volunteer_number"), get("id_number"))
+        who = _volunteer(ctx, get("volunteer_number"), values)
         act = _activity(ctx, values["activity"])
         on = None if get("date") is None else v.day(ctx, values["date"], "date")
         if get("start") is None:
