@@ -118,3 +118,12 @@ def test_an_interrupted_valid_rows_import_says_which_rows_were_committed(registr
     assert "KeyboardInterrupt" in str(caught.value) and "lines 2, 4–5" in str(caught.value)
     assert [3] == [p.line for p in caught.value.problems]
     assert ["丁队", "丙队", "甲队"] == sorted(o.name for o in registry.organisations())
+
+
+def test_a_cell_over_the_size_limit_spoils_only_its_row(registry, tmp_path):
+    """A 200 KB cell (over csv's field limit) is a problem of its line; the rows after it still go in."""
+    path = tmp_path / "o.csv"
+    path.write_text("名称\n甲队\n" + "x" * 200_000 + "\n乙队\n", encoding="utf-8")
+    report = volreg.import_file(registry, path, kind="organisations", mode="valid_rows")
+    assert [3] == [p.line for p in report.problems] and "field limit" in report.problems[0].message
+    assert 2 == report.created

@@ -250,8 +250,12 @@ class TableReader:
                     return
                 except csv.Error as error:
                     yield from (RawRow(n, {}, message) for n, message in errors)
+                    errors.clear()
                     yield RawRow(line, {}, f"is not a readable CSV row ({error})")
-                    return
+                    if reader.line_num <= line_after:
+                        return  # no progress: the rest cannot be read either
+                    line_after = reader.line_num
+                    continue  # a cell over the size limit (csv.field_size_limit) spoils only its own row
                 line_after = reader.line_num
                 yield from (RawRow(n, {}, message) for n, message in errors)
                 errors.clear()
