@@ -226,3 +226,16 @@ def test_every_rule_a_service_row_breaks_is_reported(registry, make_volunteer, m
     assert any("not volunteer service" in m for m in messages)
     assert any("time span" in m for m in messages)
     assert any("registered on 2024-03-06" in m for m in messages)
+
+
+@pytest.mark.parametrize("batch_size", [500, 1])
+def test_an_overlap_between_two_rows_names_both_lines(registry, make_volunteer, make_activity, tmp_path, batch_size):
+    """An overlap with an earlier row of the file names that row's line, written yet or not."""
+    vol = make_volunteer()
+    act = make_activity()
+    path = write(tmp_path / "s.csv", "volunteer_number,activity,start,end\n"
+                                      f"{vol.number},{act.id},2024-03-05 09:00,2024-03-05 10:00\n"
+                                      f"{vol.number},{act.id},2024-03-05 09:30,2024-03-05 10:30\n")
+    report = volreg.import_file(registry, path, kind="service_records", mode="valid_rows", batch_size=batch_size)
+    [problem] = report.problems
+    assert 3 == problem.line and "overlaps" in problem.message and "line 2 of this file" in problem.message
