@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 import volreg
-from volreg.personal import _check_char, mask_document, parse_document
+from volreg.personal import _check_char, mask_document, mask_id_text, parse_document
 
 
 def gb(body: str) -> str:
@@ -68,10 +68,12 @@ def test_each_document_type_refuses_a_bad_number(id_type, number, country, rule)
 
 
 def test_masks_keep_only_the_first_and_last_character():
-    """Every type's masked form keeps the first and the last character, the rest starred, same length."""
+    """Every type's masked form keeps at most the first and the last character, the rest starred, same length."""
     assert "E*******8" == mask_document("passport", "E12345678")
     assert "1****************X" == mask_document("resident", "11010519491231002X")
     assert "**" == mask_document("taiwan_permit", "12")
+    assert "*******" == mask_document("taiwan_permit", "1234567")          # too short to show any character
+    assert "*" * 18 == mask_document("residence_permit", HK_PERMIT)         # 81...: the region would be shown
 
 
 def test_a_passport_volunteer_is_registered_without_inventing_a_birth_date(registry, community):
@@ -138,7 +140,7 @@ def test_an_import_reads_document_types_and_people_without_documents(registry, c
     report = volreg.import_file(registry, path, kind="volunteers", mode="valid_rows")
     assert 5 == report.created
     [problem] = report.problems
-    assert (7, "证件号码", "110105********002X") == (problem.line, problem.column, problem.value)
+    assert (7, "证件号码", mask_id_text("11010519491231002X")) == (problem.line, problem.column, problem.value)
     types = {v.name: registry.person(v.person).id_type for v in registry.volunteers()}
     assert {"Alice Smith": "passport", "陈大文": "hk_macao_permit", "林小美": "taiwan_permit",
             "王小明": "resident", "张伟": "none"} == types

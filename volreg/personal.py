@@ -73,14 +73,48 @@ _PROVINCES = frozenset({
 _PERMIT_REGIONS = {"810000": "Hong Kong", "820000": "Macao", "830000": "Taiwan"}
 
 
-def mask_document(id_type: str, number: str) -> str:
-    """The display form of any identity document number: only the first and the last character are kept.
+# First digits of 18-character numbers whose region part has only a handful of codes: 7 (Taiwan, 71xxxx),
+# 8 (Hong Kong, Macao and Taiwan residence permits, 810000/820000/830000) and 9 (the 2023 foreign permanent
+# residence card). With the birth date and gender stored beside the mask, showing the first character of such
+# a number and its check character would leave about 3 x 500 / 11 = 136 candidates; they are masked entirely.
+_FEW_REGIONS = "789"
 
-    The rest is replaced by ``*`` (same length), whatever the type, so that the masked form together with a
-    stored birth date cannot rebuild the number. ``110105194912310021`` → ``1****************1``.
+_SHORTEST_SHOWN = 8
+
+
+def mask_document(id_type: str = "resident", number: str | None = None) -> str:
+    """The masked display form of an identity document number: only the first and the last character kept.
+
+    ``11010519491231002X`` becomes ``1****************X`` (the same length). This is the only masking volreg
+    applies to document numbers, for every document type, in storage, reprs, the journal, exports and
+    messages. Why so little is shown: the birth date and gender are stored in clear, and a resident ID number
+    is region (6 digits) + birth date (8) + sequence (3, its parity the gender) + check character. With only
+    the first digit shown the region is one of several hundred county codes of a group of provinces, the
+    sequence one of 500 of the right parity, and the shown check character keeps 1 in 11 of those: at least
+    ``32 x 500 / 11 = 1,454`` candidates even for an attacker who knows just the 32 districts of Beijing and
+    Tianjin (the README has the arithmetic). Where the first character would narrow the region to a handful
+    of codes (18-character numbers starting with 7, 8 or 9), or the number is shorter than 8 characters,
+    every character is masked.
+
+    The function works on the text it is given, valid or not, and on an already masked form as well (which
+    is how older masks are rewritten without the number).
+
+    Args:
+        id_type: the kind of document (``"resident"`` for the 居民身份证; other types follow the same rule).
+        number: the document number.
+
+    Returns:
+        The masked form, as long as ``number``.
+
+    Raises:
+        TypeError: no number given (``mask_document("11010519491231002X")`` would mask the type, not the number).
     """
+    if number is None:
+        raise TypeError("mask_document() needs the document number: mask_document(id_type, number)")
     text = str(number)
-    if len(text) <= 2:
+    if len(text) < _SHORTEST_SHOWN:
+        return "*" * len(text)
+    if len(text) == 18 and text[0] in _FEW_REGIONS:
         return "*" * len(text)
     return text[0] + "*" * (len(text) - 2) + text[-1]
 

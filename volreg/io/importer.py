@@ -5,6 +5,11 @@
 (:mod:`volreg.io.kinds`). A row that cannot be imported becomes a :class:`Problem` pointing at its file, line
 and column, never an exception; personal values in a problem are masked.
 
+Identity: a row with an external id is matched only by (source, external id); rows with different external
+ids are never merged, and two rows of one file that are the same entity are a problem naming both lines. A
+row's every wrong cell is reported (a refused cell is left out and the row converted again), and a
+``dry_run`` runs everything in one transaction that is always rolled back.
+
 Every row is written inside its own savepoint, so a bad row leaves nothing behind. ``all_or_nothing`` runs the
 whole file in one transaction and rolls it back when there is any problem; ``valid_rows`` commits batches of
 good rows and reports the bad ones.
