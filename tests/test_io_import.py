@@ -35,13 +35,15 @@ def test_organisations_build_the_tree(registry, data_file, form):
 
 
 @pytest.mark.parametrize("form", FORMS)
-def test_volunteers_report_the_wrong_id_number_and_skip_the_duplicate(registry, data_file, form):
-    """Good rows go in; the duplicated row is skipped; the wrong ID number is a problem with a masked value."""
+def test_volunteers_report_the_wrong_id_number_and_the_duplicate(registry, data_file, form):
+    """Good rows go in; the repeated row names both lines; the wrong ID number is a problem, masked."""
     volreg.import_file(registry, data_file("organisations.csv", form), kind="organisations")
     report = volreg.import_file(registry, data_file("volunteers.csv", form), kind="volunteers", mode="valid_rows")
-    assert (5, 3, 1) == (report.rows, report.created, report.skipped)
-    [problem] = report.problems
-    line = 6 if form == "jsonl" else 7  # JSON Lines has no header line
+    assert (5, 3, 0) == (report.rows, report.created, report.skipped)
+    repeated, problem = report.problems
+    shift = 1 if form == "jsonl" else 0  # JSON Lines has no header line
+    assert 6 - shift == repeated.line and f"repeats line {3 - shift}" in repeated.message
+    line = 7 - shift
     assert (line, "身份证号", "6****************5") == (problem.line, problem.column, problem.value)
     assert "check character" in problem.message
     assert "620200196512250025" not in str(report)
@@ -92,7 +94,7 @@ def test_all_or_nothing_leaves_the_database_untouched(registry, data_file):
     before = dump(registry)
     report = volreg.import_file(registry, data_file("volunteers.csv"), kind="volunteers")
     assert not report.written
-    assert (0, 1) == (report.created, len(report.problems))
+    assert (0, 2) == (report.created, len(report.problems))
     assert "nothing written" in str(report)
     assert before == dump(registry)
 
@@ -102,9 +104,9 @@ def test_a_clean_file_is_written_all_at_once(registry, data_file, tmp_path):
     volreg.import_file(registry, data_file("organisations.csv"), kind="organisations")
     lines = (Path(data_file("volunteers.csv")).read_text(encoding="utf-8-sig")).splitlines()
     clean = tmp_path / "clean.csv"
-    clean.write_text("\n".join(line for line in lines if "孙强" not in line), encoding="utf-8")
+    clean.write_text("\n".join(dict.fromkeys(line for line in lines if "孙强" not in line)), encoding="utf-8")
     report = volreg.import_file(registry, clean, kind="volunteers")
-    assert (True, 3, 1) == (report.written, report.created, report.skipped)
+    assert (True, 3, 0) == (report.written, report.created, report.skipped)
     assert 3 == len(list(registry.volunteers()))
 
 
@@ -115,7 +117,7 @@ def test_changed_values_update_the_known_volunteer_and_leave_a_trace(registry, d
     changed = tmp_path / "volunteers.csv"
     changed.write_text(text, encoding="utf-8")
     report = volreg.import_file(registry, changed, kind="volunteers", mode="valid_rows")
-    assert (0, 1, 3) == (report.created, report.updated, report.skipped)
+    assert (0, 1, 2) == (report.created, report.updated, report.skipped)
     wang = next(v for v in registry.volunteers() if v.name == "王小明")
     assert "13800000001" == registry.person(wang.person).phone
     [update] = [c for c in registry.history(wang.person) if c.action == "update"]
@@ -133,13 +135,14 @@ def test_an_unknown_organisation_points_at_its_column(registry, tmp_path):
 
 
 def test_a_missing_required_column_is_one_problem(registry, tmp_path):
-    """A roster without an ID-number column fails once, at the header, not once per row."""
+    """A roster without a name column fails once, at the header, not once per row."""
     path = tmp_path / "v.csv"
-    path.write_text("姓名,手机\n王小明,13893712345\n李建国,13937120002\n", encoding="utf-8")
+    path.write_text("身份证号,手机\n620200198503120024,13893712345\n620200199007150034,13937120002\n",
+                    encoding="utf-8")
     report = volreg.import_file(registry, path, kind="volunteers", mode="valid_rows")
     [problem] = report.problems
     assert 1 == problem.line
-    assert "id_number (身份证号)" in problem.message
+    assert "name (姓名)" in problem.message
 
 
 def test_a_mapping_overrides_the_vocabulary(registry, community, tmp_path):
@@ -201,8 +204,8 @@ def test_hours_that_are_not_whole_positive_minutes_are_refused(hours):
 
 def test_an_unknown_kind_lists_the_known_ones(registry, data_file):
     """A mistake in the call raises at once, naming the kinds there are."""
-    with pytest.raises(volreg.InvalidValue, match="activities, honours, nominations, organisations, service_records, volunteers"):
-        volreg.import_file(registry, data_file("organisations.csv"), kind="people")
+    with pytest.raises(volreg.InvalidValue, match="activities, honours, nominations, organisations, people, service_records, volunteers"):
+        volreg.import_file(registry, data_file("organisations.csv"), kind="persons")
 
 
 def test_progress_shows_on_stderr_when_asked(registry, data_file, capsys):

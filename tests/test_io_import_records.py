@@ -49,12 +49,13 @@ def line_of(form: str, csv_line: int) -> int:
 
 @pytest.mark.parametrize("form", FORMS)
 def test_service_records_in_every_format(loaded, fixture_file, form):
-    """Good rows become exact minutes; the duplicate is skipped; three rows are problems with their lines."""
+    """Good rows become exact minutes; the repeated row names both lines; three rows are problems."""
     report = volreg.import_file(loaded, fixture_file("service_records.csv", form), kind="service_records",
                                 mode="valid_rows")
-    assert (8, 4, 1) == (report.rows, report.created, report.skipped)
+    assert (8, 4, 0) == (report.rows, report.created, report.skipped)
     problems = {p.line: p for p in report.problems}
-    assert [line_of(form, n) for n in (7, 8, 10)] == sorted(problems)
+    assert [line_of(form, n) for n in (6, 7, 8, 10)] == sorted(problems)
+    assert f"repeats line {line_of(form, 5)}" in problems[line_of(form, 6)].message
     wrong_id = problems[line_of(form, 7)]
     assert ("身份证号", "6****************5") == (wrong_id.column, wrong_id.value)
     assert "check character" in wrong_id.message
@@ -77,15 +78,15 @@ def test_importing_service_records_twice_changes_nothing(loaded, fixture_file, f
     volreg.import_file(loaded, path, kind="service_records", mode="valid_rows")
     before = dump(loaded)
     report = volreg.import_file(loaded, path, kind="service_records", mode="valid_rows")
-    assert (0, 0, 5) == (report.created, report.updated, report.skipped)
+    assert (0, 0, 4, 4) == (report.created, report.updated, report.skipped, len(report.problems))
     assert before == dump(loaded)
 
 
 def test_all_or_nothing_leaves_the_ledger_untouched(loaded, data_file):
-    """Three bad rows mean none of the good ones is written."""
+    """Four bad rows (one repeating another) mean none of the good ones is written."""
     before = dump(loaded)
     report = volreg.import_file(loaded, data_file("service_records.csv"), kind="service_records")
-    assert (False, 0, 3) == (report.written, report.created, len(report.problems))
+    assert (False, 0, 4) == (report.written, report.created, len(report.problems))
     assert before == dump(loaded)
 
 
@@ -116,7 +117,7 @@ def test_imported_records_obey_the_ledger_rules(loaded, tmp_path):
 
 
 def test_small_batches_still_see_earlier_rows(loaded, tmp_path):
-    """An overlap with a row written in an earlier batch is still refused, and the duplicate still skipped."""
+    """An overlap with a row written in an earlier batch is still refused, and the repeated row reported."""
     path = tmp_path / "s.csv"
     path.write_text(
         "志愿者编号,活动编号,开始时间,服务时长\n"
@@ -126,8 +127,9 @@ def test_small_batches_still_see_earlier_rows(loaded, tmp_path):
         encoding="utf-8",
     )
     report = volreg.import_file(loaded, path, kind="service_records", mode="valid_rows", batch_size=1)
-    assert (1, 1, 1) == (report.created, report.skipped, len(report.problems))
-    assert 4 == report.problems[0].line
+    assert (1, 0, 2) == (report.created, report.skipped, len(report.problems))
+    assert [3, 4] == [p.line for p in report.problems]
+    assert "repeats line 2" in report.problems[0].message
 
 
 def test_external_ids_identify_records_and_a_changed_row_is_refused(loaded, tmp_path):
@@ -179,9 +181,10 @@ def test_imported_records_are_journaled(loaded, data_file):
 def test_honours_in_every_format(loaded, fixture_file, form):
     """Known and new people are honoured; the wrong ID number and the unknown name are problems."""
     report = volreg.import_file(loaded, fixture_file("honours.csv", form), kind="honours", mode="valid_rows")
-    assert (6, 3, 1) == (report.rows, report.created, report.skipped)
-    assert [line_of(form, 6), line_of(form, 8)] == [p.line for p in report.problems]
-    assert "6****************5" == report.problems[0].value
+    assert (6, 3, 0) == (report.rows, report.created, report.skipped)
+    assert [line_of(form, n) for n in (5, 6, 8)] == [p.line for p in report.problems]
+    assert f"repeats line {line_of(form, 2)}" in report.problems[0].message
+    assert "6****************5" == report.problems[1].value
     roll = volreg.honour_roll(loaded, include_counted=False)
     assert [("王小明", "2024-Q1"), ("卢芳", "2024-Q2"), ("赵敏", "2024")] == [
         (r["recipient_name"], r["period"]) for r in roll]
@@ -212,8 +215,9 @@ def test_nominations_in_every_format(loaded, fixture_file, form):
     """Two nominators nominating one person give two nominations; self-nomination is read from 本人."""
     report = volreg.import_file(loaded, fixture_file("nominations.csv", form), kind="nominations",
                                 mode="valid_rows")
-    assert (7, 4, 1) == (report.rows, report.created, report.skipped)
-    assert [line_of(form, 7), line_of(form, 8)] == [p.line for p in report.problems]
+    assert (7, 4, 0) == (report.rows, report.created, report.skipped)
+    assert [line_of(form, n) for n in (5, 7, 8)] == [p.line for p in report.problems]
+    assert f"repeats line {line_of(form, 2)}" in report.problems[0].message
     counts = volreg.nominations(loaded, by="nominator_kind")
     assert {"organisation": (3, 2), "self": (1, 1)} == {
         r["nominator_kind"]: (r["nominations"], r["nominees"]) for r in counts}

@@ -16,6 +16,7 @@ BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), 
 def test_readme_example_runs(block: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A README example runs without error in a scratch directory."""
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "examples").symlink_to(README.parent / "examples")   # "examples/..." as from the checkout
     monkeypatch.syspath_prepend(str(README.parent / "examples"))
     monkeypatch.setenv("VOLREG_KEY", "readme-key-16-bytes")
     exec(compile(block, str(README), "exec"), {"__name__": "__readme__"})

@@ -119,6 +119,8 @@ def test_the_core_schema(registry: volreg.Registry) -> None:
         "area": str,
         "consent": int,
         "anonymised": int,
+        "id_type": str,
+        "id_country": str,
         "merged_into": str,
     } == registry.db["people"].columns_dict
     assert {
@@ -166,7 +168,7 @@ def test_vocabulary_is_data(registry: volreg.Registry) -> None:
     assert {"爱心助学", "健康义诊", "应急救援", "环保公益", "移风易俗", "敬老助老", "关爱残疾人", "平安建设", "文明出行"} <= labels
     registry.add_category("lei_feng", "学雷锋")
     assert "lei_feng" == registry.category("学雷锋").code
-    with pytest.raises(volreg.InvalidValue, match="'code'"):
+    with pytest.raises(volreg.InvalidValue, match="'label'"):
         registry.add_category("lei_feng_2", "学雷锋")
 
 

@@ -32,7 +32,7 @@ from .errors import (
     StorageFull,
     VolregError,
 )
-from .io import ImportReport, Problem, export_registry, import_file, import_registry
+from .io import ImportInterrupted, ImportReport, Problem, export_registry, import_file, import_registry
 from .model import (
     Activity,
     Assignment,
@@ -87,6 +87,7 @@ __all__ = [
     "ForbiddenTransition",
     "Honour",
     "HonourTitle",
+    "ImportInterrupted",
     "ImportReport",
     "InvalidValue",
     "KeyFileError",

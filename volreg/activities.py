@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+import attrs
 from dateutil import rrule, tz
 
 from .base import RegistryBase, clean_text, new_id
@@ -172,6 +173,52 @@ class ActivitiesMixin(RegistryBase):
             for activity in activities:
                 self._journal("create", "activity", activity.id, by=by, after=activity)
         return activities[0]
+
+    def update_activity(self, activity: Any, *, by: Any = None, **changes: Any) -> Activity:
+        """Change an activity's ``category``, ``kind``, ``studio``, ``theme``, ``location``, ``content``,
+        ``leader`` or ``end``; the journal keeps the old values.
+
+        The start, title and organiser are the activity's identity and are not changed this way.
+
+        Returns:
+            The activity as it now is (the same object's values when nothing changed).
+
+        Raises:
+            NotFound: no such activity, or an unknown studio.
+            InvalidValue: a bad value, an end not after the start, or a field that cannot be changed.
+        """
+        allowed = ("category", "kind", "studio", "theme", "location", "content", "leader", "end")
+        for field in changes:
+            if field not in allowed:
+                raise InvalidValue(field, f"cannot be changed with update_activity (only {', '.join(allowed)})",
+                                   changes[field])
+        clean: dict[str, Any] = {}
+        if "category" in changes:
+            clean["category"] = self._category(changes["category"])
+        if "kind" in changes:
+            if changes["kind"] not in ACTIVITY_KINDS:
+                raise InvalidValue("kind", f"must be one of {', '.join(ACTIVITY_KINDS)}", changes["kind"])
+            clean["kind"] = changes["kind"]
+        if "studio" in changes:
+            clean["studio"] = None if changes["studio"] is None else self._ref(changes["studio"], "studio", "studios")
+        for name, limit in (("theme", 200), ("location", 500), ("content", 2000), ("leader", 200)):
+            if name in changes:
+                clean[name] = _text(changes[name], name, limit)
+        if "end" in changes:
+            clean["end"] = self._when(changes["end"], "end").astimezone(self.zone)
+        with self._store.write() as store:
+            old = self.activity(activity)
+            assert old.start is not None
+            if "end" in clean and clean["end"] <= old.start:
+                raise InvalidValue("end", "must be after 'start'",
+                                   shown=f"{old.start:%Y-%m-%d %H:%M} → {clean['end']:%Y-%m-%d %H:%M}")
+            new = attrs.evolve(old, **clean)
+            if new == old:
+                return old
+            row = self._activity_row(new)
+            store.update("activities", old.id, {k: v for k, v in row.items() if k != "id"})
+            self._journal("update", "activity", old.id, by=by, before=old, after=new)
+        return new
 
     def _activity_row(self, activity: Activity) -> dict[str, Any]:
         return activity_row(activity, self.zone)

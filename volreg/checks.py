@@ -31,8 +31,8 @@ class CheckProblem:
     """One thing in the registry that breaks a rule.
 
     Attributes:
-        code: the rule, e.g. ``corrupt``, ``erasure_incomplete``, ``late``, ``overlap``, ``not_service``,
-            ``honour_rule``, ``reviewer_conflict``, ``orphan``, ``proof_superseded``.
+        code: the rule, e.g. ``corrupt``, ``erasure_incomplete``, ``late``, ``overlap``, ``day_total``,
+            ``not_service``, ``honour_rule``, ``reviewer_conflict``, ``orphan``, ``proof_superseded``.
         entity: the kind of record at fault (``service_record``, ``honour``, ``nomination`` ...).
         id: the record's id (for a row without one, its key columns).
         message: what is wrong, naming the rule and the other records involved.
@@ -73,16 +73,30 @@ def check_late_records(registry: Registry) -> Iterator[CheckProblem]:
 
 
 def check_overlaps(registry: Registry) -> Iterator[CheckProblem]:
-    """Pairs of live records of one volunteer whose half-open intervals overlap."""
+    """Pairs of live timed records of one volunteer whose half-open intervals overlap (records of a day have
+    no clock time and never overlap)."""
     for row in registry.session.rows(
         f"SELECT a.id, b.id AS other, a.volunteer, a.start, b.start AS other_start FROM service_records a "
         f"JOIN service_records b ON b.volunteer = a.volunteer AND a.id < b.id "
         f"AND a.start_utc < b.end_utc AND b.start_utc < a.end_utc "
-        f"WHERE a.status IN {_LIVE} AND b.status IN {_LIVE} ORDER BY a.start_utc, a.id, b.id"
+        f"WHERE a.status IN {_LIVE} AND b.status IN {_LIVE} AND a.day IS NULL AND b.day IS NULL "
+        f"ORDER BY a.start_utc, a.id, b.id"
     ):
         yield CheckProblem("overlap", "service_record", row["id"],
                            f"overlaps record {row['other']!r} of volunteer {row['volunteer']!r} "
                            f"({row['start'][:16]} and {row['other_start'][:16]})")
+
+
+def check_day_totals(registry: Registry) -> Iterator[CheckProblem]:
+    """Volunteers with more than 24 hours of live service starting on one local day."""
+    for row in registry.session.rows(
+        f"SELECT volunteer, substr(start, 1, 10) AS day, sum(minutes) AS minutes, min(id) AS first "
+        f"FROM service_records WHERE status IN {_LIVE} GROUP BY volunteer, substr(start, 1, 10) "
+        f"HAVING sum(minutes) > 1440 ORDER BY day, volunteer"
+    ):
+        yield CheckProblem("day_total", "service_record", row["first"],
+                           f"volunteer {row['volunteer']!r} has {row['minutes']} minutes of service on "
+                           f"{row['day']}, more than 24 h")
 
 
 def check_service_activities(registry: Registry) -> Iterator[CheckProblem]:
@@ -185,6 +199,7 @@ def check_proofs(registry: Registry) -> Iterator[CheckProblem]:
 CHECKS: tuple[Callable[[Registry], Iterator[CheckProblem]], ...] = (
     check_late_records,
     check_overlaps,
+    check_day_totals,
     check_service_activities,
     check_honours,
     check_reviewers,

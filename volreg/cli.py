@@ -185,31 +185,44 @@ def init(db: str, timezone: str) -> None:
 @click.option("--map", "mappings", multiple=True, metavar="HEADER=FIELD",
               help="Read the column HEADER as FIELD (e.g. --map 联系人手机=phone); repeatable.")
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal).")
+@click.option("--dry-run", is_flag=True, help="Check the whole file as an import would, and write nothing.")
+@click.option("--set", "settings", multiple=True, metavar="COLUMN=VALUE",
+              help="Give COLUMN (a field or header) the constant VALUE where the file has no such column or "
+                   "an empty cell (e.g. --set status=verified); repeatable.")
+@click.option("--date-format", "date_formats", multiple=True, metavar="PATTERN",
+              help="A strptime pattern tried first for dates and times (e.g. --date-format %d.%m.%Y); repeatable.")
+@click.option("--dayfirst", is_flag=True, help="Read 22/08/2026-style dates as day/month/year.")
+@click.option("--create-people", is_flag=True,
+              help="Let honour and nomination rows add a person named only by name (without a document).")
+@click.option("--encoding", help="The CSV file's encoding (default: detected: UTF-8, UTF-8 with BOM, GB18030).")
+@click.option("--sheet", help="The workbook sheet to read, by name or 1-based number (default: the first).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def import_(db: str, file: str, kind: str, mode: str, source: str | None, mappings: tuple[str, ...],
-            progress: bool | None, as_json: bool) -> None:
-    """Import FILE (CSV, XLSX or JSON Lines) of one kind of row into DB.
+            progress: bool | None, dry_run: bool, settings: tuple[str, ...], date_formats: tuple[str, ...],
+            dayfirst: bool, create_people: bool, encoding: str | None, sheet: str | None, as_json: bool) -> None:
+    """Import FILE (CSV, XLSX, JSON or JSON Lines) of one kind of row into DB.
 
-    Columns are recognised by Chinese or English headers (姓名/name, 身份证号/id_number, 开始时间/start ...).
+    Columns are recognised by Chinese or English headers (姓名/name, 证件号码/id_number, 开始时间/start ...).
     Importing the same file again changes nothing. Problems are listed as FILE:LINE: [COLUMN] MESSAGE with
     ID and phone numbers masked; the exit status is 1 when there is any problem.
     """
-    mapping: dict[str, str | None] = {}
-    for item in mappings:
-        header, sep, field = item.partition("=")
-        if not sep or not header.strip():
-            raise click.BadParameter(f"must be HEADER=FIELD (got {item!r})", param_hint="--map")
-        mapping[header.strip()] = field.strip() or None
+    mapping = _pairs(mappings, "--map", "HEADER=FIELD")
+    defaults = {k: v for k, v in _pairs(settings, "--set", "COLUMN=VALUE").items() if v is not None}
     # The bar is an ordinary progress hook, as an application would pass its own.
     show = click.get_text_stream("stderr").isatty() if progress is None else progress
     bar = StderrBar(f"importing {Path(file).name}", click.get_text_stream("stderr")) if show else None
     with open_registry(db) as registry:
         report = volreg_io.import_file(registry, file, kind=kind, mapping=mapping or None, mode=mode,
-                                       source=source, progress=bar or False)
+                                       source=source, progress=bar or False, dry_run=dry_run,
+                                       defaults=defaults or None, date_format=date_formats or None,
+                                       dayfirst=dayfirst, create_people=create_people, encoding=encoding,
+                                       sheet=sheet)
     if as_json:
         data = {
             "kind": report.kind, "file": report.file, "mode": report.mode, "rows": report.rows,
             "created": report.created, "updated": report.updated, "skipped": report.skipped,
+            "people_created": report.people_created, "dry_run": report.dry_run,
+            "problems_left_out": report.problems_left_out, "header_refused": report.header_refused,
             "written": report.written, "ignored_columns": list(report.ignored_columns),
             "problems": [
                 {"file": p.file, "line": p.line, "column": p.column, "value": p.value, "message": p.message}
@@ -219,8 +232,19 @@ def import_(db: str, file: str, kind: str, mode: str, source: str | None, mappin
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
     else:
         click.echo(str(report))
-    if report.problems:
+    if report.problems or report.problems_left_out:
         raise SystemExit(1)
+
+
+def _pairs(items: tuple[str, ...], option: str, form: str) -> dict[str, str | None]:
+    """``KEY=VALUE`` options as a dict (an empty value is None)."""
+    pairs: dict[str, str | None] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"must be {form} (got {item!r})", param_hint=option)
+        pairs[key.strip()] = value.strip() or None
+    return pairs
 
 
 @cli.command(short_help="Write the whole registry to a JSON Lines archive.")

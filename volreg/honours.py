@@ -52,7 +52,7 @@ def honour_links(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 _COLUMN = {"person": "person", "family": "family", "group": "organisation"}
-_PERSON_ARGUMENTS = ("name", "id_number", "gender", "birth_date", "phone", "area", "consent", "id")
+_PERSON_ARGUMENTS = ("name", "id_type", "id_number", "id_country", "gender", "birth_date", "phone", "area", "consent", "id")
 
 
 class HonoursMixin(TitlesMixin):
@@ -307,7 +307,8 @@ class HonoursMixin(TitlesMixin):
             NotFound: unknown title, recipient or edition.
             InvalidValue: a bad category, period, date or grade.
             RuleViolation: a title rule is broken (rules ``recipient``, ``age`` or ``once``).
-            Duplicate: the recipient already holds this title for this period and edition.
+            Duplicate: the recipient already holds this title for this period, edition and category (a
+                title given more than once, ``once=False``, may be held in one period in several categories).
         """
         return self._award(self.honour_title(honour), recipient, category=category, period=period,
                            edition=edition, awarded_on=awarded_on, deed=deed, by=by, grade=grade, id=id,
@@ -332,7 +333,7 @@ class HonoursMixin(TitlesMixin):
             code = self._check_award(title, kind, rid, on, category, field="recipient", grade=grade)
             same = store.one(
                 f"SELECT id FROM honours WHERE honour = ? AND [{_COLUMN[kind]}] = ? AND period = ? "
-                "AND edition IS ? AND grade = ?", [title.code, rid, text, edition_id, grade])
+                "AND edition IS ? AND grade = ? AND category IS ?", [title.code, rid, text, edition_id, grade, code])
             if same:
                 raise Duplicate("honour", "recipient", same["id"], shown=f"{title.name} {text}")
             record = Honour(

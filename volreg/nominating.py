@@ -13,7 +13,7 @@ so when several processes act on one nomination at once exactly one wins and the
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from .base import actor_text, clean_text, new_id
@@ -41,6 +41,16 @@ _NEXT: dict[str, tuple[str, ...]] = {
     "publicity": ("awarded", "not_selected"),
 }
 _SELECT = "SELECT n.*, h.id AS honour_record FROM nominations n LEFT JOIN honours h ON h.nomination = n.id"
+
+
+def _period_end(period: str) -> date:
+    """The first day after a period (``2024-03``, ``2024-Q1``, ``2024``)."""
+    text, year, grain = parse_period(period)
+    if grain == 2:
+        return date(year + 1, 1, 1)
+    month = int(text[-2:]) if grain == 0 else (int(text[-1]) - 1) * 3 + 1
+    month += 1 if grain == 0 else 3
+    return date(year + month // 13, (month - 1) % 12 + 1, 1)
 
 
 def next_statuses(status: str) -> tuple[str, ...]:
@@ -278,6 +288,71 @@ class NominationsMixin(HonoursMixin):
             return {}
 
         return self._move(nomination, to, by=by, note=note, at=at, prepare=prepare)
+
+    # -- past rounds ---------------------------------------------------------------------------------------
+
+    def record_past_stage(self, nomination: Any, stage: str, *, by: Any, at: Any = None,
+                          awarded_on: Any = None) -> Nomination:
+        """Record how far a nomination of a past round got, without inventing the steps on the way.
+
+        For loading the results of rounds run elsewhere (a spreadsheet of 已推荐/初审通过/.../当选/未当选):
+        endorsements, reviewers, scores and publicity windows are not made up. One step is recorded, from
+        ``submitted`` to the outcome, noting the stage reached; :func:`volreg.nomination_funnel` then counts
+        every stage up to it. A nomination whose round has closed (its period ended before today) and that
+        stopped short of ``awarded`` ends ``not_selected`` having reached that stage; in a round still open
+        it stays at that stage. ``awarded`` creates the honour record, dated ``awarded_on`` (default: the
+        date of ``at``), after checking the title's rules. ``not_selected`` alone means the nominee was not
+        chosen after expert review (the earliest stage from which the flow ends that way).
+
+        Args:
+            nomination: a nomination still ``submitted`` with no later step.
+            stage: one of ``NOMINATION_STAGES`` or ``not_selected``.
+            by: who records it.
+            at: when the stage was reached (default: the submission time).
+            awarded_on: the award date for ``awarded``.
+
+        Returns:
+            The nomination as it now is.
+
+        Raises:
+            InvalidValue: an unknown stage, or ``at`` before the submission.
+            RuleViolation: the nomination has already moved (rule ``past_stage``), or a title rule of the
+                award is broken.
+        """
+        if stage not in (*NOMINATION_STAGES, "not_selected"):
+            raise InvalidValue("stage", f"must be one of {', '.join((*NOMINATION_STAGES, 'not_selected'))}", stage)
+        key = getattr(nomination, "id", nomination)
+        with self._store.write() as store:
+            row = store.get("nominations", key)
+            if row is None:
+                raise NotFound("nomination", key)
+            steps = store.scalar("SELECT count(*) FROM nomination_transitions WHERE nomination = ?", [key])
+            if row["status"] != "submitted" or steps != 1:
+                raise RuleViolation("past_stage", f"nomination {key!r} has already moved past 'submitted'; a past "
+                                    "stage is recorded only on a freshly loaded nomination")
+            submitted = from_text(row["submitted_at"], self.zone)
+            assert submitted is not None
+            when = submitted if at is None else self._when(at, "at")
+            if when < submitted:
+                raise InvalidValue("at", f"must not be before the nomination was submitted ({submitted:%Y-%m-%d})",
+                                   shown=f"{when:%Y-%m-%d %H:%M}")
+            reached = NOMINATION_STAGES.index("expert_review" if stage == "not_selected" else stage)
+            closed = _period_end(row["period"]) <= self._now().date()
+            to = stage if stage in ("awarded", "not_selected") or not closed else "not_selected"
+            if to == "awarded":
+                on = when.date() if awarded_on is None else self._day(awarded_on, "awarded_on")
+                self._award(self.honour_title(row["honour"]), row[_COLUMN[row["nominee_kind"]]],
+                            category=row["category"], period=row["period"], edition=row["edition"],
+                            awarded_on=on, deed=row["deed"], by=by, nomination=key)
+            note = f"past round: reached {NOMINATION_STAGES[reached]}" + ("" if to == stage else ", round closed")
+            if to != "submitted":
+                store.update("nominations", key, {"status": to, "status_at": to_utc_text(when), "reached": reached})
+                self._step(key, "submitted", to, when, by, note)
+            else:
+                store.update("nominations", key, {"reached": reached})
+            self._journal("status", "nomination", key, by=by, before={"status": "submitted"},
+                          after={"status": to, "reached": NOMINATION_STAGES[reached]}, note=note, at=when)
+            return self.nomination(key)
 
     # -- public review -----------------------------------------------------------------------------------
 

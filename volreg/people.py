@@ -12,7 +12,15 @@ import attrs
 from .base import RegistryBase, clean_name, clean_text, items_of, new_id
 from .errors import Duplicate, InvalidValue, NotFound, RuleViolation
 from .model import VOLUNTEER_STATUSES, Person, Volunteer
-from .personal import IdNumber, mask_id_text, normalise_phone, parse_id_number
+from .personal import (
+    Document,
+    document_purpose,
+    id_type_of,
+    mask_id_text,
+    normalise_phone,
+    parse_document,
+    parse_id_number,
+)
 from .store.db import bindable
 from .store.filters import Filters
 
@@ -34,29 +42,54 @@ class PeopleMixin(RegistryBase):
     # -- people -----------------------------------------------------------------------------------------
 
     def _check_identity(
-        self, id_number: str | None, gender: str | None, birth_date: Any
-    ) -> tuple[IdNumber | None, str | None, date | None]:
-        parsed = None if id_number is None else parse_id_number(id_number, today=self._now().date())
+        self, id_type: Any, id_number: str | None, id_country: Any, gender: str | None, birth_date: Any,
+        *, required: bool = False,
+    ) -> tuple[Document | None, str, str | None, date | None]:
+        """Check a person's document, gender and birth date: (document or None, type, gender, birth date).
+
+        Birth date and gender are taken from the document only when it encodes them; otherwise they are what
+        was given, or unknown.
+        """
+        kind = id_type_of(id_type) if id_type is not None else "resident"
+        if id_number is None or (isinstance(id_number, str) and not id_number.strip()):
+            if kind == "resident" and not required:
+                kind = "none"  # a person added without any number has no document
+            elif kind != "none":
+                raise InvalidValue("id_number", f"is required for id_type {kind!r} (use id_type='none' for "
+                                                "someone without a document)", None)
+        if kind == "none" and id_number not in (None, ""):
+            raise InvalidValue("id_number", "must not be given when id_type is 'none'", shown=mask_id_text(str(id_number)))
+        if id_country is not None and kind != "passport":
+            raise InvalidValue("id_country", f"is only for passports (id_type is {kind!r})", id_country)
+        document = None if kind == "none" else parse_document(
+            kind, id_number, country=id_country, today=self._now().date())
         born = None if birth_date is None else self._day(birth_date, "birth_date")
         if gender is not None and gender not in ("male", "female"):
             raise InvalidValue("gender", "must be 'male' or 'female'", gender)
         if born is not None and born > self._now().date():
             raise InvalidValue("birth_date", "must not be in the future", born.isoformat())
-        if parsed is not None:
-            if born is not None and born != parsed.birth_date:
+        if document is not None and document.birth_date is not None:
+            if born is not None and born != document.birth_date:
                 raise InvalidValue(
-                    "birth_date", f"must agree with the ID number {parsed.masked}", born.isoformat()
+                    "birth_date", f"must agree with the ID number {document.masked}", born.isoformat()
                 )
-            if gender is not None and gender != parsed.gender:
-                raise InvalidValue("gender", f"must agree with the ID number {parsed.masked}", gender)
-            born, gender = parsed.birth_date, parsed.gender
-        return parsed, gender, born
+            if gender is not None and gender != document.gender:
+                raise InvalidValue("gender", f"must agree with the ID number {document.masked}", gender)
+            born, gender = document.birth_date, document.gender
+        return document, kind, gender, born
+
+    def _document_digest(self, document: Document | None) -> str | None:
+        if document is None:
+            return None
+        return self._digest(document_purpose(document.id_type, document.country), document.number)
 
     def add_person(
         self,
         name: str,
         *,
+        id_type: str = "resident",
         id_number: str | None = None,
+        id_country: str | None = None,
         gender: str | None = None,
         birth_date: Any = None,
         phone: str | None = None,
@@ -69,9 +102,14 @@ class PeopleMixin(RegistryBase):
 
         Args:
             name: the person's name.
-            id_number: resident ID number; validated, then kept only as a keyed digest and a masked form.
-            gender: ``"male"`` or ``"female"``; derived from the ID number when not given.
-            birth_date: derived from the ID number when not given; must agree with it when given.
+            id_type: the identity document: ``resident`` (default), ``residence_permit``,
+                ``foreign_permanent``, ``hk_macao_permit``, ``taiwan_permit``, ``passport`` or ``none``
+                (no document; a person added without ``id_number`` has ``none``). Chinese names are accepted.
+            id_number: the document's number; checked as its type requires (:func:`volreg.personal.parse_document`),
+                then kept only as a keyed digest and a masked form.
+            id_country: a passport's issuing country (``AU``, ``USA``); only for passports, and required there.
+            gender: ``"male"`` or ``"female"``; derived from the number when it encodes it.
+            birth_date: derived from the number when it encodes it; must agree with it when given.
             phone: a mainland mobile or landline number.
             area: residence area (居住区域).
             consent: whether the person consents to publication of their name.
@@ -82,18 +120,27 @@ class PeopleMixin(RegistryBase):
             The new person.
 
         Raises:
-            InvalidValue: a bad name, ID number, date, gender or phone.
-            Duplicate: a person with this ID number exists (the error names that person's id).
+            InvalidValue: a bad name, document type or number, country, date, gender or phone.
+            Duplicate: a person with this document (type and number) exists (the error names that person's id).
         """
         name = clean_name(name)
-        parsed, gender, born = self._check_identity(id_number, gender, birth_date)
+        document, kind, gender, born = self._check_identity(id_type, id_number, id_country, gender, birth_date)
+        return self._insert_person(name, document, kind, gender, born, phone=phone, area=area, consent=consent,
+                                   id=id, by=by)
+
+    def _insert_person(
+        self, name: str, document: Document | None, kind: str, gender: str | None, born: date | None, *,
+        phone: Any, area: Any, consent: Any, id: str | None, by: Any,
+    ) -> Person:
         person = Person(
             id=id or new_id("per"),
             name=name,
             gender=gender,
             birth_date=born,
-            id_masked=parsed.masked if parsed else None,
-            id_digest=self._digest("id_number", parsed.number) if parsed else None,
+            id_type=kind,
+            id_country=None if document is None else document.country,
+            id_masked=document.masked if document else None,
+            id_digest=self._document_digest(document),
             phone=None if phone in (None, "") else normalise_phone(phone),
             area=clean_text(area, "area", 200, line=True),
             consent=bool(consent),
@@ -117,6 +164,8 @@ class PeopleMixin(RegistryBase):
             "birth_date": person.birth_date.isoformat() if person.birth_date else None,
             "id_digest": person.id_digest,
             "id_masked": person.id_masked,
+            "id_type": person.id_type,
+            "id_country": person.id_country,
             "phone": person.phone,
             "area": person.area,
             "consent": int(person.consent),
@@ -165,11 +214,22 @@ class PeopleMixin(RegistryBase):
         assert row is not None
         return Person.from_row(row)
 
-    def person_by_id_number(self, id_number: str) -> Person | None:
-        """Find a person by resident ID number (through its keyed digest), or None."""
-        parsed = parse_id_number(id_number, today=self._now().date())
-        row = self._store.one("SELECT id FROM people WHERE id_digest = ?", [self._digest("id_number", parsed.number)])
-        return self.person(row["id"]) if row else None
+    def person_by_id_number(
+        self, id_number: str, *, id_type: str = "resident", id_country: str | None = None
+    ) -> Person | None:
+        """Find a person by a document number (through its keyed digest), or None.
+
+        Args:
+            id_number: the number.
+            id_type: its document type (default ``resident``).
+            id_country: a passport's issuing country.
+
+        Raises:
+            InvalidValue: the number fails its type's check.
+        """
+        document = parse_document(id_type_of(id_type), id_number, country=id_country, today=self._now().date())
+        row = self._store.one("SELECT * FROM people WHERE id_digest = ?", [self._document_digest(document)])
+        return self.person(row["id"]) if row else None  # a merged person's tombstone finds the kept one
 
     def people(self, *, name: str | None = None, area: str | None = None) -> Iterator[Person]:
         """People ordered by name, optionally only those with this exact name or area (merged ones left out)."""
@@ -201,7 +261,9 @@ class PeopleMixin(RegistryBase):
         self,
         name: str,
         *,
-        id_number: str,
+        id_number: str | None = None,
+        id_type: str = "resident",
+        id_country: str | None = None,
         phone: str | None = None,
         organisation: Any = None,
         registered_on: Any = None,
@@ -216,14 +278,19 @@ class PeopleMixin(RegistryBase):
         id: str | None = None,
         by: Any = None,
     ) -> Volunteer:
-        """Register a volunteer, reusing the person with this ID number when there is one.
+        """Register a volunteer, reusing the person with this document when there is one.
 
         Age limits are the registry's settings (default: 18 or older; 14 to 17 only with
-        ``guardian_consent``; younger refused), checked on ``registered_on``.
+        ``guardian_consent``; younger refused), checked on ``registered_on`` whenever the birth date is known
+        (from the document or given); a volunteer without a document and without a birth date is
+        registered with the age unknown.
 
         Args:
             name: the volunteer's name.
-            id_number: resident ID number (required; never stored in clear).
+            id_number: the document's number (required unless ``id_type='none'``; never stored in clear).
+            id_type, id_country: the document, as for :meth:`add_person`; ``id_type='none'`` registers a
+                volunteer without any document, identified by the registry's own id (never matched to
+                another person automatically).
             phone: contact number.
             organisation: the organisation they register with.
             registered_on: registration date (default: today).
@@ -245,22 +312,20 @@ class PeopleMixin(RegistryBase):
             NotFound: unknown organisation.
         """
         name = clean_name(name)
-        if id_number is None:
-            raise InvalidValue("id_number", "is required to register a volunteer", None)
-        parsed, gender, born = self._check_identity(id_number, gender, birth_date)
-        assert parsed is not None and born is not None
+        document, kind, gender, born = self._check_identity(id_type, id_number, id_country, gender, birth_date,
+                                                           required=True)
         on = self._now().date() if registered_on is None else self._day(registered_on, "registered_on")
         if on > self._now().date():
             raise InvalidValue("registered_on", "must not be in the future", on.isoformat())
-        age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-        if age < self.settings.guardian_min_age:
+        age = None if born is None else on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+        if age is not None and age < self.settings.guardian_min_age:
             raise RuleViolation(
                 "min_age",
                 f"'id_number' belongs to someone aged {age} on {on}, below the registration age "
                 f"limit of {self.settings.guardian_min_age}",
                 age=age,
             )
-        if age < self.settings.min_age and not guardian_consent:
+        if age is not None and age < self.settings.min_age and not guardian_consent:
             raise RuleViolation(
                 "guardian_consent",
                 f"'guardian_consent' is required for a volunteer aged {age} "
@@ -272,28 +337,28 @@ class PeopleMixin(RegistryBase):
         skill_list = tuple(clean_name(s, "skills") for s in items_of(skills, "skills"))
         if number is not None:
             number = clean_name(number, "number")
-            if number.upper() == parsed.number or _looks_like_id(number):
-                raise InvalidValue("number", "must not be a resident ID number", shown=mask_id_text(number))
-        digest_value = self._digest("id_number", parsed.number)
+            if (document is not None and number.upper() == document.number) or _looks_like_id(number):
+                raise InvalidValue("number", "must not be an ID or document number", shown=mask_id_text(number))
+        digest_value = self._document_digest(document)
         with self._store.write() as store:
             clash = None if number is None else store.one(
                 "SELECT id FROM volunteers WHERE number = ?1 UNION ALL SELECT volunteer FROM volunteer_aliases "
                 "WHERE number = ?1", [number])
             if clash:
                 raise Duplicate("volunteer", "number", clash["id"], shown=number)
-            row = store.one("SELECT * FROM people WHERE id_digest = ?", [digest_value])
+            row = None if digest_value is None else store.one("SELECT * FROM people WHERE id_digest = ?",
+                                                               [digest_value])
             if row is not None and row["merged_into"]:
                 row = store.get("people", row["merged_into"])  # a document kept on a merged person's tombstone
             if row is None:
-                person = self.add_person(
-                    name, id_number=id_number, gender=gender, birth_date=born, phone=phone,
-                    area=area, consent=consent, by=by,
-                )
+                person = self._insert_person(name, document, kind, gender, born, phone=phone, area=area,
+                                             consent=consent, id=None, by=by)
             else:
                 person = Person.from_row(row)
                 existing = store.one("SELECT id FROM volunteers WHERE person = ?", [person.id])
                 if existing:
-                    raise Duplicate("volunteer", "id_number", existing["id"], shown=parsed.masked)
+                    raise Duplicate("volunteer", "id_number", existing["id"],
+                                    shown=None if document is None else document.masked)
             volunteer = Volunteer(
                 id=id or new_id("vol"),
                 person=person.id,

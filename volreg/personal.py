@@ -21,8 +21,15 @@ import attrs
 from .errors import InvalidValue
 
 __all__ = [
+    "ID_TYPES",
+    "ID_TYPE_LABELS",
+    "Document",
     "IdNumber",
+    "parse_document",
     "parse_id_number",
+    "mask_document",
+    "document_purpose",
+    "id_type_of",
     "normalise_phone",
     "mask_phone",
     "mask_name",
@@ -41,6 +48,36 @@ _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?[1-9]\d{6,7}(?:-\d{1,6})?$")
+
+
+ID_TYPES = (
+    "resident", "residence_permit", "foreign_permanent", "hk_macao_permit", "taiwan_permit", "passport", "none",
+)
+"""Identity documents a person may be registered with (``none``: no document; the registry's id identifies)."""
+
+ID_TYPE_LABELS = {
+    "居民身份证": "resident", "身份证": "resident", "二代身份证": "resident", "大陆居民身份证": "resident",
+    "港澳台居民居住证": "residence_permit", "居住证": "residence_permit", "港澳居民居住证": "residence_permit",
+    "台湾居民居住证": "residence_permit",
+    "外国人永久居留身份证": "foreign_permanent", "外国人永久居留证": "foreign_permanent",
+    "永久居留身份证": "foreign_permanent", "永居证": "foreign_permanent",
+    "港澳居民来往内地通行证": "hk_macao_permit", "回乡证": "hk_macao_permit", "港澳通行证": "hk_macao_permit",
+    "台湾居民来往大陆通行证": "taiwan_permit", "台胞证": "taiwan_permit",
+    "护照": "passport", "外国护照": "passport",
+    "无": "none", "无证件": "none",
+    "resident id card": "resident", "resident id": "resident", "id card": "resident",
+    "residence permit": "residence_permit", "foreign permanent residence card": "foreign_permanent",
+    "permanent residence card": "foreign_permanent", "home return permit": "hk_macao_permit",
+    "mainland travel permit": "taiwan_permit", "no document": "none",
+}
+"""How a document type is written in files (Chinese names and English ones) → its code in :data:`ID_TYPES`."""
+
+# GB/T 2260 province-level codes (the first two digits of a resident or residence-permit number).
+_PROVINCES = frozenset({
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42", "43",
+    "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
+})
+_PERMIT_REGIONS = {"810000": "Hong Kong", "820000": "Macao", "830000": "Taiwan"}
 
 
 # First digits of 18-character numbers whose region part has only a handful of codes: 7 (Taiwan, 71xxxx),
@@ -146,8 +183,62 @@ def parse_id_number(value: object, *, today: date | None = None, field: str = "i
     if re.fullmatch(r"\d{15}", text):
         body = text[:6] + "19" + text[6:]
         text = body + _check_char(body)
+    if text[:6] in _PERMIT_REGIONS:
+        raise InvalidValue(field, f"must be a mainland resident number; region {text[:6]} "
+                                  f"({_PERMIT_REGIONS[text[:6]]}) is a residence permit: use "
+                                  "id_type='residence_permit'", shown=shown)
+    born, gender = _gb11643(text, field, shown, today, "GB 11643-1999")
+    if text[:2] not in _PROVINCES:
+        raise InvalidValue(field, "must start with a province-level region code (GB/T 2260)", shown=shown)
+    return IdNumber(text, born, gender)
+
+
+@attrs.frozen(repr=False)
+class Document:
+    """A validated identity document, held only long enough to digest and mask it.
+
+    Attributes:
+        id_type: one of :data:`ID_TYPES` (not ``none``).
+        number: the canonical number (upper case, no spaces).
+        country: the issuing country of a passport (ISO 3166 letters), else None.
+        birth_date: the birth date the number encodes, or None when it encodes none.
+        gender: ``"male"``/``"female"`` when the number encodes it, else None.
+    """
+
+    id_type: str
+    number: str
+    country: str | None = None
+    birth_date: date | None = None
+    gender: str | None = None
+
+    @property
+    def masked(self) -> str:
+        """The display form, e.g. ``1****************X`` (see :func:`mask_document`)."""
+        return mask_document(self.id_type, self.number)
+
+    def __repr__(self) -> str:
+        return f"Document({self.id_type!r}, {self.masked!r})"
+
+
+def document_purpose(id_type: str, country: str | None = None) -> str:
+    """The purpose a document's keyed digest is made for: one per type (and issuing country for passports).
+
+    Resident numbers keep the purpose ``id_number`` they always had, so digests made before document types
+    existed still find their people; each other type gets its own, so that two documents of different types
+    (or passports of two countries) with one number never collide, and the single ``id_digest`` column is
+    unique per (type, number).
+    """
+    if id_type == "resident":
+        return "id_number"
+    if id_type == "passport":
+        return f"id_number:passport:{country or ''}"
+    return f"id_number:{id_type}"
+
+
+def _gb11643(text: str, field: str, shown: str, today: date | None, what: str) -> tuple[date, str]:
+    """Check an 18-character GB 11643 number's form, birth date and check character; (birth date, gender)."""
     if not re.fullmatch(r"\d{17}[\dX]", text):
-        raise InvalidValue(field, "must be 17 digits and a check digit or X (GB 11643-1999)", shown=shown)
+        raise InvalidValue(field, f"must be 17 digits and a check digit or X ({what})", shown=shown)
     try:
         born = date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     except ValueError:
@@ -156,7 +247,91 @@ def parse_id_number(value: object, *, today: date | None = None, field: str = "i
         raise InvalidValue(field, "must encode a birth date in the past", shown=shown)
     if _check_char(text[:17]) != text[17]:
         raise InvalidValue(field, "must end in the right check character (ISO 7064 MOD 11-2)", shown=shown)
-    return IdNumber(text, born, "male" if int(text[16]) % 2 else "female")
+    return born, "male" if int(text[16]) % 2 else "female"
+
+
+def parse_document(
+    id_type: object, value: object, *, country: object = None, today: date | None = None, field: str = "id_number",
+) -> Document:
+    """Validate an identity document number of a given type.
+
+    The check each type gets:
+
+    - ``resident`` (居民身份证): GB 11643-1999 form, a province-level region code, a real past birth date and
+      the MOD 11-2 check character (15-digit numbers are converted, see :func:`parse_id_number`);
+    - ``residence_permit`` (港澳台居民居住证): the same, with region 810000, 820000 or 830000;
+    - ``foreign_permanent`` (外国人永久居留身份证): the 2023 card, 18 characters starting with 9 with the
+      birth date in characters 7–14 and the MOD 11-2 check character; or the older card, 3 letters and 12
+      digits (no birth date is read from it);
+    - ``hk_macao_permit`` (港澳居民来往内地通行证): H or M and 8 (or 10) digits;
+    - ``taiwan_permit`` (台湾居民来往大陆通行证): 8 digits (or the older 10 characters);
+    - ``passport`` (护照): 5 to 20 letters and digits, with the issuing ``country`` (2 or 3 letters).
+
+    Birth date and gender come only from a number that encodes them (resident, residence permit, the 2023
+    permanent-residence card); the other types carry neither.
+
+    Raises:
+        InvalidValue: an unknown type, a missing country, or a number that fails its check (masked).
+    """
+    kind = str(id_type).strip() if isinstance(id_type, str) else id_type
+    if kind not in ID_TYPES or kind == "none":
+        raise InvalidValue("id_type", f"must be one of {', '.join(t for t in ID_TYPES if t != 'none')} "
+                                      "when a number is given", id_type)
+    assert isinstance(kind, str)
+    if kind == "resident":
+        parsed = parse_id_number(value, today=today, field=field)
+        return Document("resident", parsed.number, None, parsed.birth_date, parsed.gender)
+    if not isinstance(value, str):
+        raise InvalidValue(field, f"must be a {kind} number as text", shown=type(value).__name__)
+    text = re.sub(r"[\s\-]", "", value).upper()
+    shown = mask_document(kind, text) if text else "''"
+    if kind == "residence_permit":
+        if text[:6] not in _PERMIT_REGIONS:
+            raise InvalidValue(field, "must start with region 810000, 820000 or 830000 (港澳台居民居住证)",
+                               shown=shown)
+        born, gender = _gb11643(text, field, shown, today, "GB 11643-1999")
+        return Document(kind, text, None, born, gender)
+    if kind == "foreign_permanent":
+        if re.fullmatch(r"[A-Z]{3}\d{12}", text):
+            return Document(kind, text)
+        if not text.startswith("9"):
+            raise InvalidValue(field, "must be the 18-character card number starting with 9 (2023) or 3 letters "
+                                      "and 12 digits (older card)", shown=shown)
+        born, gender = _gb11643(text, field, shown, today, "外国人永久居留身份证 2023")
+        return Document(kind, text, None, born, gender)
+    if kind == "hk_macao_permit":
+        if not re.fullmatch(r"[HM]\d{8}(?:\d{2})?", text):
+            raise InvalidValue(field, "must be H or M and 8 or 10 digits (港澳居民来往内地通行证)", shown=shown)
+        return Document(kind, text)
+    if kind == "taiwan_permit":
+        if not re.fullmatch(r"\d{8}|\d{10}|\d{8}[A-Z]\d?", text):
+            raise InvalidValue(field, "must be 8 digits, or the older 10 characters (台湾居民来往大陆通行证)",
+                               shown=shown)
+        return Document(kind, text)
+    # passport
+    if not re.fullmatch(r"[A-Z0-9]{5,20}", text):
+        raise InvalidValue(field, "must be 5 to 20 letters and digits (passport)", shown=shown)
+    where = str(country).strip().upper() if isinstance(country, str) else ""
+    if not re.fullmatch(r"[A-Z]{2,3}", where):
+        raise InvalidValue("id_country", "must be the passport's issuing country as 2 or 3 letters (ISO 3166)",
+                           country)
+    return Document(kind, text, where)
+
+
+def id_type_of(value: object, field: str = "id_type") -> str:
+    """A document type code from its code or a label of :data:`ID_TYPE_LABELS` (``护照`` → ``passport``).
+
+    Raises:
+        InvalidValue: not a known document type.
+    """
+    text = str(value).strip() if value is not None else ""
+    if text in ID_TYPES:
+        return text
+    found = ID_TYPE_LABELS.get(text) or ID_TYPE_LABELS.get(text.casefold()) or ID_TYPE_LABELS.get(
+        text.casefold().replace("_", " "))
+    if found:
+        return found
+    raise InvalidValue(field, f"must be one of {', '.join(ID_TYPES)} or their Chinese names (护照, 台胞证 ...)", value)
 
 
 def normalise_phone(value: object, field: str = "phone") -> str:

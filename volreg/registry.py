@@ -289,11 +289,15 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
         category = Category(code=code, label=label, vocabulary=vocabulary)
         with self._store.write() as store:
             taken = store.one(
-                "SELECT code FROM categories WHERE vocabulary = ? AND (code IN (?, ?) OR label IN (?, ?))",
-                [vocabulary, code, label, code, label],
+                "SELECT code, label FROM categories WHERE vocabulary = ? AND (code IN (?, ?) OR label IN (?, ?)) "
+                "ORDER BY code = ? DESC LIMIT 1",
+                [vocabulary, code, label, code, label, code],
             )
-            if taken:
+            if taken and code in (taken["code"], taken["label"]):
                 raise InvalidValue("code", f"must be new to the {vocabulary} vocabulary", code)
+            if taken:
+                raise InvalidValue("label", f"must be new to the {vocabulary} vocabulary (category "
+                                            f"{taken['code']!r} has it)", label)
             store.insert("categories", {"code": code, "vocabulary": vocabulary, "label": label})
             self._journal("create", "category", f"{vocabulary}:{code}", by=by, after=category)
         return category
@@ -348,11 +352,13 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
         with self._store.write() as store:
             old = self.person(person)
             alias = pseudonym(old.id)
-            new = attrs.evolve(old, name=alias, id_masked=None, id_digest=None, phone=None, area="", anonymised=True)
+            new = attrs.evolve(old, name=alias, id_masked=None, id_digest=None, id_country=None, phone=None, area="",
+                               anonymised=True)
             store.update(
                 "people",
                 old.id,
-                {"name": alias, "id_digest": None, "id_masked": None, "phone": None, "area": "", "anonymised": 1},
+                {"name": alias, "id_digest": None, "id_masked": None, "id_country": None, "phone": None, "area": "",
+                 "anonymised": 1},
             )
             # A merged person's tombstone may still hold a document of another type.
             store.execute("UPDATE people SET id_digest = NULL, id_masked = NULL, anonymised = 1 "

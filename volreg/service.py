@@ -18,25 +18,23 @@ Every version carries the instants that let :func:`volreg.hours` see the ledger 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from . import service_rules as rules
 from .base import RegistryBase, actor_text, clean_text, new_id
-from .errors import Conflict, InvalidValue, NotFound, RuleViolation
+from .errors import InvalidValue, NotFound, RuleViolation
 from .model import LIVE_STATUSES, SERVICE_SOURCES, SERVICE_STATUSES, Activity, ServiceRecord, Volunteer
 from .queries.sql import names_of
+from .service_rules import MAX_MINUTES
 from .store import service as ledger
-from .timeutil import from_text, minutes_between, to_text, to_utc_text
-from .workdays import add_working_days
+from .timeutil import from_text, to_utc_text
 
 __all__ = ["ServiceMixin", "MAX_MINUTES"]
 
-MAX_MINUTES = 24 * 60
-"""The longest one record may be: a longer stretch is entered as several records (one per day)."""
-
-_CORRECTABLE = ("volunteer", "activity", "start", "end", "minutes", "note", "source")
+_CORRECTABLE = ("volunteer", "activity", "start", "end", "minutes", "on", "note", "source")
 
 
 def _actor(by: Any) -> str | None:
@@ -73,9 +71,10 @@ class ServiceMixin(RegistryBase):
         volunteer: Any,
         activity: Any,
         *,
-        start: Any,
+        start: Any = None,
         end: Any = None,
         minutes: int | None = None,
+        on: Any = None,
         by: Any = None,
         source: str = "organiser",
         note: str = "",
@@ -86,11 +85,15 @@ class ServiceMixin(RegistryBase):
         Give ``start`` with ``end`` (minutes are computed on aware datetimes, so a shift over midnight or
         across a DST change is right), with ``minutes``, or with both when breaks make the time given
         shorter than the span (the span is what counts for overlap; ``minutes`` is what counts as hours).
+        Or give a day with no clock time, ``on="2026-08-20", minutes=165``, as sign-in sheets record it:
+        such a record never overlaps another by clock, but a volunteer's minutes on one day (day records and
+        timed records together) may not exceed 24 hours; it counts in its day, month, quarter and year.
 
         Args:
             volunteer: the volunteer (object, id or public number).
             activity: a ``volunteer_service`` activity (object or id) whose time span holds the service.
             start: when the service began; naive values are in the registry's time zone.
+            on: instead of ``start``/``end``: the day the service was given (a day of the activity).
             end: when it ended; must be after ``start`` and at most 24 hours later.
             minutes: the time given, a positive whole number of at most 1440.
             by: who records it (a person, organisation, id or free text), for the record and the journal.
@@ -109,12 +112,13 @@ class ServiceMixin(RegistryBase):
             NotFound: no such volunteer or activity.
             RuleViolation: the activity is not volunteer service, or the volunteer was not registered
                 and active on that date.
-            Conflict: the interval overlaps another live record of the volunteer (the error's ``other``
-                names it).
+            Conflict: the interval overlaps another live timed record of the volunteer (the error's
+                ``other`` names it).
+            RuleViolation: (rule ``day_total``) the volunteer's minutes that day would exceed 24 hours.
         """
         with self._store.write() as store:
             fields = self._check_service(
-                volunteer, activity, start=start, end=end, minutes=minutes, source=source,
+                volunteer, activity, start=start, end=end, minutes=minutes, on=on, source=source,
                 recorded_at=recorded_at, exclude=None, first_recorded=None,
             )
             record = ServiceRecord(
@@ -137,166 +141,25 @@ class ServiceMixin(RegistryBase):
         recorded_at: Any,
         exclude: str | None,
         first_recorded: datetime | None,
+        on: Any = None,
     ) -> dict[str, Any]:
-        """Validate one version's fields; return them normalised (the rules of the module docstring)."""
+        """Validate one version by the ledger's rules (:mod:`volreg.service_rules`); return its fields."""
         if source not in SERVICE_SOURCES:
             raise InvalidValue("source", f"must be one of {', '.join(SERVICE_SOURCES)}", source)
         who = self.volunteer(volunteer)
         act = self.activity(activity)
-        fields = self._service_fields(who, act, start=start, end=end, minutes=minutes, source=source,
-                                      recorded_at=recorded_at, first_recorded=first_recorded)
-        other = ledger.overlapping(
-            self._store, who.id, to_utc_text(fields["start"]), to_utc_text(fields["interval_end"]), exclude=exclude
+        fields = rules.service_fields(
+            who, act, start=start, end=end, minutes=minutes, on=on, source=source, recorded_at=recorded_at,
+            first_recorded=first_recorded, now=self._now(), zone=self.zone,
+            late_after_working_days=self.settings.late_after_working_days,
         )
-        if other is not None:
-            raise self._overlap(who, fields, other)
+        rules.check_overlap(self._store, who, fields, self.zone, exclude=exclude)
+        rules.check_day_total(self._store, who, fields, self.zone, exclude=exclude)
         del fields["interval_end"]
         return fields
 
-    def _service_fields(
-        self,
-        who: Volunteer,
-        act: Activity,
-        *,
-        start: Any,
-        end: Any,
-        minutes: Any,
-        source: str,
-        recorded_at: Any,
-        first_recorded: datetime | None,
-        now: datetime | None = None,
-    ) -> dict[str, Any]:
-        """Every rule of one version except overlap with other records, on a resolved volunteer and activity.
-
-        Bulk imports call this with cached volunteers and activities and check overlap against the ledger
-        and their own unwritten batch; ``interval_end`` (the end, or start + minutes) is returned for that.
-        """
-        if act.kind != "volunteer_service":
-            raise RuleViolation(
-                "volunteer_service",
-                f"activity {act.id!r} is a {act.kind}, not volunteer service; only volunteer service carries hours",
-            )
-        begins = self._when(start, "start")
-        if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, int) or minutes <= 0):
-            raise InvalidValue("minutes", "must be a positive whole number", minutes)
-        if minutes is not None and minutes > MAX_MINUTES:
-            raise InvalidValue("minutes", f"must be at most {MAX_MINUTES} (24 h) for one record", minutes)
-        if end is None and minutes is None:
-            raise InvalidValue("end", "must be given, or 'minutes' must be", None)
-        ends = None if end is None else self._when(end, "end")
-        if ends is not None:
-            span = minutes_between(begins, ends)
-            if ends <= begins:
-                raise InvalidValue("end", "must be after 'start'", shown=f"{_shown(begins)} → {_shown(ends)}")
-            if span > MAX_MINUTES:
-                raise InvalidValue(
-                    "end", f"must be at most 24 h after 'start' ({span} minutes)",
-                    shown=f"{_shown(begins)} → {_shown(ends)}",
-                )
-            if span < 1:
-                raise InvalidValue("end", "must be at least one whole minute after 'start'",
-                                   shown=f"{begins:%H:%M:%S} → {ends:%H:%M:%S}")
-            if minutes is not None and minutes > span:
-                raise InvalidValue("minutes", f"must be at most the {span} minutes from 'start' to 'end'", minutes)
-            minutes = span if minutes is None else minutes
-            interval_end = ends
-        else:
-            assert minutes is not None
-            interval_end = begins + timedelta(minutes=minutes)
-        now = self._now() if now is None else now
-        if begins > now:
-            raise InvalidValue("start", "must not be in the future", shown=_shown(begins))
-        if interval_end > now:
-            raise InvalidValue("end", "must not be in the future: record service once it has happened",
-                               shown=_shown(interval_end))
-        self._check_within(act, begins, interval_end)
-        self._check_active(who, begins)
-        entered = now if recorded_at is None else self._when(recorded_at, "recorded_at")
-        if entered > now:
-            raise InvalidValue("recorded_at", "must not be in the future", shown=_shown(entered))
-        if entered < interval_end:
-            raise InvalidValue("recorded_at", f"must not be before the service ended ({_shown(interval_end)})",
-                               shown=_shown(entered))
-        assert act.end is not None
-        deadline = add_working_days(act.end.date(), self.settings.late_after_working_days)
-        late = (first_recorded or entered).astimezone(self.zone).date() > deadline
-        return {
-            "volunteer": who.id,
-            "activity": act.id,
-            "start": begins,
-            "end": ends,
-            "minutes": minutes,
-            "source": source,
-            "recorded_at": entered,
-            "late": late,
-            "interval_end": interval_end,
-        }
-
-    def _overlap(self, who: Volunteer, fields: dict[str, Any], other: dict[str, Any]) -> Conflict:
-        """The refusal of a version whose interval meets ``other``, a live record of the same volunteer."""
-        theirs = from_text(other["start"], self.zone)
-        assert theirs is not None
-        return Conflict(
-            f"the service {_shown(fields['start'])} → {_shown(fields['interval_end'])} overlaps record "
-            f"{other['id']!r} ({_shown(theirs)}, {other['minutes']} minutes, {other['status']}) of volunteer {who.id!r}",
-            other=other["id"],
-        )
-
-    def _check_within(self, act: Activity, begins: datetime, ends: datetime) -> None:
-        assert act.start is not None and act.end is not None
-        if begins < act.start or ends > act.end:
-            raise InvalidValue(
-                "start" if begins < act.start else "end",
-                f"must lie within activity {act.id!r}'s time span {_shown(act.start)} → {_shown(act.end)}",
-                shown=f"{_shown(begins)} → {_shown(ends)}",
-            )
-
-    def _check_active(self, who: Volunteer, begins: datetime) -> None:
-        # Only the current status and the day it began are stored: service before that day is taken to
-        # have been given while the previous (active) status held.
-        day = begins.date()
-        if day < who.registered_on:
-            raise RuleViolation(
-                "registered",
-                f"volunteer {who.id!r} registered on {who.registered_on}, after the service on {day}",
-            )
-        inactive_since = who.status_since or who.registered_on
-        if who.status == "anonymised" or (who.status != "active" and day >= inactive_since):
-            raise RuleViolation(
-                "active", f"volunteer {who.id!r} is {who.status} since {inactive_since}, so not on {day}"
-            )
-
     def _service_row(self, record: ServiceRecord) -> dict[str, Any]:
-        interval_end = record.end or record.start + timedelta(minutes=record.minutes)
-
-        def utc(moment: datetime | None) -> str | None:
-            return None if moment is None else to_utc_text(moment)
-
-        return {
-            "id": record.id,
-            "lineage": record.lineage,
-            "supersedes": record.supersedes,
-            "volunteer": record.volunteer,
-            "activity": record.activity,
-            "start": to_text(record.start, self.zone),
-            "end": None if record.end is None else to_text(record.end, self.zone),
-            "start_utc": to_utc_text(record.start),
-            # Always filled, so that overlap checks see a minutes-only record as [start, start + minutes).
-            "end_utc": to_utc_text(interval_end),
-            "minutes": record.minutes,
-            "status": record.status,
-            "source": record.source,
-            "recorded_at": to_utc_text(record.recorded_at),
-            "recorded_by": record.recorded_by,
-            "verified_at": utc(record.verified_at),
-            "verified_by": record.verified_by,
-            "closed_at": utc(record.closed_at),
-            "closed_by": record.closed_by,
-            "reason": record.reason,
-            "late": int(record.late),
-            "note": record.note,
-            "external_id": record.external_id,
-        }
+        return ledger.record_row(record, self.zone)
 
     # -- the workflow -----------------------------------------------------------------------------------
 
@@ -393,7 +256,9 @@ class ServiceMixin(RegistryBase):
             record: the record (object or id).
             by: who corrects it.
             reason: why, kept on both versions and in the journal.
-            **changes: any of ``volunteer``, ``activity``, ``start``, ``end``, ``minutes``, ``note``, ``source``.
+            **changes: any of ``volunteer``, ``activity``, ``start``, ``end``, ``minutes``, ``on`` (a day:
+                the record becomes a record of that day), ``note``, ``source``; a record of a day stays one
+                unless given a ``start``.
 
         Returns:
             The new version (``.supersedes`` names the old one; ``.lineage`` is shared).
@@ -414,8 +279,14 @@ class ServiceMixin(RegistryBase):
             merged: dict[str, Any] = {
                 "volunteer": old.volunteer, "activity": old.activity, "start": old.start,
                 "end": old.end, "minutes": None if old.end is not None else old.minutes,
-                "source": old.source,
+                "source": old.source, "on": None,
             }
+            if old.day is not None:  # a record of a day stays one unless given a clock time
+                merged.update(start=None, end=None, on=old.day, minutes=old.minutes)
+                if "start" in changes:
+                    merged["on"] = None
+            if "on" in changes:
+                merged.update(start=None, end=None, minutes=old.minutes)
             if "minutes" in changes and "end" not in changes:
                 merged["end"] = None
             if "end" in changes and "minutes" not in changes:

@@ -7,7 +7,7 @@ volunteers). A family or group (文明家庭, a collective) is named in a 获评
 The title is named by code or name (``中国好人`` or ``china_good_person``), the edition by number
 (``6``, ``第六届``).
 
-Identity without an external id: for honours, the same title, recipient, period, edition and grade (the
+Identity without an external id: for honours, the same title, recipient, period, edition, grade and category (the
 registry refuses a second such honour anyway); for nominations, the same title, nominee, period and
 nominator, so a second nomination of one person by someone else is kept, as the registry keeps it.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from ..errors import InvalidValue
@@ -23,13 +24,24 @@ from ..honours import honour_links
 from . import values as v
 from .importer import Field, ImportContext, KindHandler, register_kind
 
-__all__ = ["HonoursHandler", "NominationsHandler", "edition_number"]
+__all__ = ["HonoursHandler", "NominationsHandler", "STAGE_LABELS", "edition_number"]
 
 _COLUMN = {"person": "person", "family": "family", "group": "organisation"}
 _DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _GRADES = {"获奖": "winner", "当选": "winner", "winner": "winner", "提名奖": "nomination_award",
            "nomination_award": "nomination_award"}
 _SELF = {"self", "本人", "自荐", "自己"}
+STAGE_LABELS = {
+    "已推荐": "submitted", "推荐": "submitted", "已提交": "submitted", "初审通过": "verified", "初审": "verified",
+    "评议": "public_review", "网友评议": "public_review", "网友点赞评议": "public_review",
+    "专家评审": "expert_review", "公示": "publicity", "当选": "awarded", "获评": "awarded",
+    "未当选": "not_selected", "落选": "not_selected",
+    "recommended": "submitted", "nominated": "submitted", "public review": "public_review",
+    "expert review": "expert_review", "winner": "awarded", "selected": "awarded", "not selected": "not_selected",
+}
+"""How a nominations file's stage column (阶段) is read: the flow's stage codes, their Chinese names and
+English equivalents."""
+_STAGES = ("submitted", "verified", "public_review", "expert_review", "publicity", "awarded", "not_selected")
 
 
 def edition_number(value: Any, field: str = "edition") -> int:
@@ -48,20 +60,34 @@ def edition_number(value: Any, field: str = "edition") -> int:
     raise InvalidValue(field, "must be an edition number such as 6 or 第六届", value)
 
 
+def _year_only(value: Any) -> int | None:
+    """The year of a cell that gives only a year (``1991``, ``1991年``), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 1000 <= value <= 9999 else None
+    match = re.fullmatch(r"(\d{4})年?", str(value).strip())
+    return int(match[1]) if match else None
+
+
 def _person(ctx: ImportContext, values: Mapping[str, Any], name_field: str) -> str | dict[str, Any]:
-    """A person's id, or the ``add_person`` arguments of a person the row adds."""
+    """A person's id, or the ``add_person`` arguments of a person the row adds.
+
+    A person is found by document (证件类型 and 证件号码, or 身份证号), else by a name only one person has. A
+    new document with a name adds the person; a name alone adds a person without a document only when the
+    import was asked to (``create_people=True``).
+    """
     registry = ctx.registry
     name = None if values.get(name_field) is None else v.text(values[name_field], name_field, 200)
-    if values.get("id_number") is not None:
-        parsed = v.id_number(ctx, values["id_number"])
-        found = registry.session.scalar("SELECT id FROM people WHERE id_digest = ?",
-                                       [registry.session.digest("id_number", parsed.number)])
+    doc = v.document(ctx, values)
+    if doc is not None:
+        found = registry.session.scalar("SELECT id FROM people WHERE id_digest = ?", [v.document_digest(ctx, doc)])
         if found:
             return str(found)
         if name is None:
             raise InvalidValue("id_number", f"must belong to a person in the registry, or the row must give "
-                                            f"the name ({name_field}) to add them", shown=parsed.masked)
-        return {"name": name, "id_number": parsed.number}
+                                            f"the name ({name_field}) to add them", shown=doc.masked)
+        return {"name": name, "id_type": doc.id_type, "id_number": doc.number, "id_country": doc.country}
     if name is None:
         raise InvalidValue(name_field, "or 'id_number' (身份证号) or 'recipient' (获评对象) must name who it is", None)
     rows = list(registry.session.rows("SELECT id FROM people WHERE name = ? LIMIT 2", [name]))
@@ -69,8 +95,10 @@ def _person(ctx: ImportContext, values: Mapping[str, Any], name_field: str) -> s
         return str(rows[0]["id"])
     if rows:
         raise InvalidValue(name_field, "must name one person, but several have this name; give the ID number", name)
+    if ctx.create_people:
+        return {"name": name, "id_type": "none"}
     raise InvalidValue(name_field, "must name a person in the registry, or the row must give the ID number "
-                                   "(身份证号) to add them", name)
+                                   "(身份证号) to add them, or import with create_people=True", name)
 
 
 def _recipient(ctx: ImportContext, value: Any) -> tuple[str, str]:
@@ -136,11 +164,14 @@ class HonoursHandler(KindHandler):
     """
 
     kind = "honours"
+    noun = "honour"
     fields = (
         Field("honour", required=True),
         Field("awarded_on", required=True),
         Field("name"),
         Field("id_number", personal="id_number"),
+        Field("id_type"),
+        Field("id_country"),
         Field("recipient"),
         Field("category"),
         Field("period"),
@@ -152,7 +183,19 @@ class HonoursHandler(KindHandler):
     )
 
     def convert(self, ctx: ImportContext, values: Mapping[str, Any]) -> dict[str, Any]:
-        on = v.day(ctx, values["awarded_on"], "awarded_on")
+        year = _year_only(values["awarded_on"])
+        if year is not None:
+            # Old lists give only the year of an award: the year is its period, and the date stored (which
+            # the registry needs, e.g. for age rules) is that year's last day, or today for this year.
+            if values.get("period") is not None and not str(values["period"]).strip().startswith(str(year)):
+                raise InvalidValue("period", f"must lie in {year}, the year given as the award date",
+                                   values["period"])
+            values = {**values, "period": values.get("period") or str(year)}
+            on = min(date(year, 12, 31), ctx.registry.session.now().date())
+            if year < 1800:
+                raise InvalidValue("awarded_on", "must fall in the years 1800 to 9000", values["awarded_on"])
+        else:
+            on = v.day(ctx, values["awarded_on"], "awarded_on")
         record = _title_fields(ctx, values, on)
         record["kind"], record["who"] = _who(ctx, values, "name")
         record["awarded_on"] = on
@@ -165,10 +208,12 @@ class HonoursHandler(KindHandler):
 
     def find(self, ctx: ImportContext, record: Mapping[str, Any]) -> str | None:
         return _existing(ctx, "honours", record["kind"], record["who"],
-                         "honour = ? AND period = ? AND edition IS ? AND grade = ?",
-                         [record["title"].code, record["period"], record["edition"], record["grade"]])
+                         "honour = ? AND period = ? AND edition IS ? AND grade = ? AND category IS ?",
+                         [record["title"].code, record["period"], record["edition"], record["grade"],
+                          record["category"]])
 
     def create(self, ctx: ImportContext, record: Mapping[str, Any]) -> str:
+        ctx.person_added(record["who"])
         return ctx.registry.award(
             record["title"].code, record["who"], category=record["category"], period=record["period"],
             edition=record["edition"], awarded_on=record["awarded_on"], deed=record["deed"],
@@ -179,22 +224,29 @@ class HonoursHandler(KindHandler):
 @_kind
 class NominationsHandler(KindHandler):
     """Nominations: 荣誉称号 and 推荐人/推荐单位 (an organisation or person by id or name, or 本人/自荐 for self)
-    (required); 被推荐人 (or 姓名) and/or 身份证号, or 获评对象; 类别, 期数, 届次, 推荐时间, 事迹.
+    (required); 被推荐人 (or 姓名) and/or 身份证号, or 获评对象; 类别, 期数, 届次, 推荐时间, 事迹; for a past
+    round, 阶段 (已推荐/初审通过/评议/专家评审/公示/当选/未当选, or the stage codes) and 阶段日期, recorded with
+    :meth:`volreg.Registry.record_past_stage` (no endorsements, reviewers or scores are invented).
     """
 
     kind = "nominations"
+    noun = "nomination"
     fields = (
         Field("honour", required=True),
         Field("nominator", required=True),
         Field("nominee"),
         Field("name"),
         Field("id_number", personal="id_number"),
+        Field("id_type"),
+        Field("id_country"),
         Field("recipient"),
         Field("category"),
         Field("period"),
         Field("edition"),
         Field("submitted_at"),
         Field("deed"),
+        Field("stage"),
+        Field("stage_at"),
     )
 
     def convert(self, ctx: ImportContext, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -206,6 +258,15 @@ class NominationsHandler(KindHandler):
         record["at"] = at
         record["nominator"] = self._nominator(ctx, values["nominator"])
         record["deed"] = "" if values.get("deed") is None else v.text(values["deed"], "deed", 20000)
+        record["stage"] = None
+        if values.get("stage") is not None:
+            text = str(values["stage"]).strip()
+            record["stage"] = v.choice(STAGE_LABELS.get(text.casefold().replace("_", " "), text), "stage",
+                                       STAGE_LABELS, _STAGES)
+        record["stage_at"] = None if values.get("stage_at") is None else v.moment(ctx, values["stage_at"],
+                                                                                   "stage_at")
+        if record["stage_at"] is not None and record["stage"] is None:
+            raise InvalidValue("stage_at", "needs a stage (阶段) to date", values["stage_at"])
         return record
 
     @staticmethod
@@ -236,8 +297,24 @@ class NominationsHandler(KindHandler):
                          [record["title"].code, record["period"], record["edition"], *who_params])
 
     def create(self, ctx: ImportContext, record: Mapping[str, Any]) -> str:
-        return ctx.registry.nominate(
+        ctx.person_added(record["who"])
+        nomination = ctx.registry.nominate(
             record["title"].code, record["who"], category=record["category"], nominator=record["nominator"],
             deed=record["deed"], period=record["period"], edition=record["edition"], at=record["at"],
             by=ctx.actor,
-        ).id
+        )
+        if record["stage"] is not None:
+            ctx.registry.record_past_stage(nomination, record["stage"], by=ctx.actor, at=record["stage_at"])
+        return nomination.id
+
+    def update(self, ctx: ImportContext, entity_id: str, record: Mapping[str, Any]) -> bool:
+        """A known nomination is left as it is; a stage other than the one it reached is a problem."""
+        stage = record["stage"]
+        if stage is None:
+            return False
+        row = ctx.registry.session.get("nomination", entity_id)
+        reached = _STAGES[int(row["reached"])]
+        if stage not in (row["status"], reached):
+            raise InvalidValue("stage", f"must be {reached!r}, the stage nomination {entity_id} was loaded at "
+                                        f"(status {row['status']}); advance it with the registry instead", stage)
+        return False

@@ -1,16 +1,18 @@
 """Importing service records (sign-in sheets, exports of other volunteer systems), a batch at a time.
 
-A service record names its volunteer by volunteer number (志愿者编号) or resident ID number (身份证号), its
+A service record names its volunteer by volunteer number (志愿者编号), resident ID number (身份证号) or another
+document (证件类型 with 证件号码), its
 activity by id or external id, and its time by start and end (开始时间/结束时间, or bare times with a 日期
 column) and/or hours (服务时长, decimals such as ``1.25`` becoming exact minutes). A status column (审核状态)
 of 已审核/verified imports the record verified, by the 审核人 column or else the activity's organiser
 (谁组织谁记录，谁记录谁证明); anything else imports it pending.
 
-Every rule of :meth:`volreg.Registry.log_service` applies (through the same ``_service_fields``), with
-``source="import"``; only the overlap check is done here, against the ledger and against the rows staged
-earlier in the same batch. Identity without an external id: the same volunteer, activity and start; a
-re-imported row that matches a record whose minutes were since corrected is still recognised, because the
-superseded version keeps the imported values.
+Every rule of :meth:`volreg.Registry.log_service` applies, through the same functions of
+:mod:`volreg.service_rules`, with ``source="import"``; overlap and the day total are checked against the
+ledger and against the rows staged earlier in the same batch. Identity without an external id: the same
+volunteer, activity and start; a re-imported row that matches a record whose minutes were since corrected is still recognised, because the
+superseded version keeps the imported values. A record of a day (a date and hours, no clock time) is the
+same volunteer, activity, day and minutes: two shifts of one day with the same hours need external ids.
 
 Speed: a file may hold millions of rows, so per-row work is kept small. Volunteers, activities and parsed
 times are looked up once per file and reused (bounded caches); one indexed query per row finds both the
@@ -25,10 +27,12 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from .. import service_rules as rules
 from ..base import new_id, public_view
 from ..errors import Conflict, InvalidValue, NotFound, RuleViolation
 from ..model import Activity, ServiceRecord, Volunteer
-from ..service import MAX_MINUTES
+from ..service_rules import MAX_MINUTES
+from ..store import service as ledger
 from ..store.bulk import insert_records
 from ..timeutil import minutes_between, to_utc_text
 from . import values as v
@@ -48,7 +52,7 @@ STATUS_LABELS = {
 # less than a day before this one: the lower bound keeps the index range short for volunteers with years
 # of records.
 _NEARBY = (
-    "SELECT id, activity, start_utc, status, start, minutes FROM service_records "
+    "SELECT id, activity, start_utc, status, start, minutes, day FROM service_records "
     "WHERE volunteer = ? AND start_utc < ? AND start_utc > ? AND end_utc > ? ORDER BY start_utc"
 )
 _CACHE_LIMIT = 200_000  # entries per look-up cache; cleared when full, so memory stays bounded
@@ -66,21 +70,23 @@ def _day_before(moment: datetime) -> str:
     return to_utc_text(moment - timedelta(minutes=MAX_MINUTES))
 
 
-def _volunteer(ctx: ImportContext, number: Any, id_text: Any) -> Volunteer:
-    """The volunteer a row names, looked up once per file; a number and an ID number must agree."""
+def _volunteer(ctx: ImportContext, number: Any, values: Mapping[str, Any]) -> Volunteer:
+    """The volunteer a row names (by number, or by document: 证件类型 and 证件号码, or 身份证号), looked up
+    once per file; a number and a document must agree."""
     cache = _cached(ctx, "volunteers")
-    key = (number, id_text)
+    id_text = values.get("id_number")
+    key = (number, id_text, values.get("id_type"), values.get("id_country"))
     who = cache.get(key)
     if who is None:
         if number is not None and id_text is not None:
             found = v.volunteer_ref(ctx, number=number)
-            parsed = v.id_number(ctx, id_text)
+            doc = v.document(ctx, values)
             registry = ctx.registry
             who = registry.volunteer(found)
             held = registry.session.scalar("SELECT id_digest FROM people WHERE id = ?", [who.person])
-            if held != registry.session.digest("id_number", parsed.number):
+            if doc is None or held != v.document_digest(ctx, doc):
                 raise InvalidValue("id_number", f"must be the ID number of volunteer {who.number}",
-                                   shown=parsed.masked)
+                                   shown=None if doc is None else doc.masked)
         elif number is not None:
             # The common case, a volunteer id or number, in one query; anything else (an external id, no
             # such volunteer) takes volunteer_ref's longer path and its messages.
@@ -88,8 +94,17 @@ def _volunteer(ctx: ImportContext, number: Any, id_text: Any) -> Volunteer:
                 who = ctx.registry.volunteer(str(number).strip())
             except NotFound:
                 who = ctx.registry.volunteer(v.volunteer_ref(ctx, number=number))
-        else:
+        elif values.get("id_type") is None:
             who = ctx.registry.volunteer(v.volunteer_ref(ctx, id_text=id_text))
+        else:
+            doc = v.document(ctx, values)
+            found_id = None if doc is None else ctx.registry.session.scalar(
+                "SELECT v.id FROM volunteers v JOIN people p ON p.id = v.person WHERE p.id_digest = ?",
+                [v.document_digest(ctx, doc)])
+            if found_id is None:
+                raise InvalidValue("id_number", "must belong to a registered volunteer",
+                                   shown=None if doc is None else doc.masked)
+            who = ctx.registry.volunteer(found_id)
         cache[key] = who
     return who
 
@@ -120,17 +135,24 @@ def _whole_minutes(value: Any) -> int:
 
 
 class ServiceRecordsHandler(KindHandler):
-    """Service records: 活动 and 开始时间 (required); 志愿者编号 or 身份证号; 结束时间 and/or 服务时长 (hours) or
-    分钟; 日期 (then times may be bare, ``9:00``); 审核状态, 审核人, 录入时间, 备注.
+    """Service records: 活动 (required); 志愿者编号 or 身份证号; 开始时间 with 结束时间 and/or 服务时长 (hours)
+    or 分钟; 日期 (then times may be bare, ``9:00``); 审核状态, 审核人, 录入时间, 备注.
+
+    A row with a 日期 and a 服务时长 (or 分钟) but no 开始时间/结束时间 is a record of that day with no clock
+    time (how most sign-in sheets and national-platform exports give service): several such rows of one
+    volunteer on one day never overlap, but their minutes on that day may not exceed 24 hours.
     """
 
     kind = "service_records"
+    noun = "service record"
     batched = True
     fields = (
         Field("volunteer_number"),
         Field("id_number", personal="id_number"),
+        Field("id_type"),
+        Field("id_country"),
         Field("activity", required=True),
-        Field("start", required=True),
+        Field("start"),
         Field("end"),
         Field("date"),
         Field("hours"),
@@ -147,11 +169,18 @@ class ServiceRecordsHandler(KindHandler):
         get = values.get
         if get("volunteer_number") is None and get("id_number") is None:
             raise InvalidValue("volunteer_number", "or 'id_number' (身份证号) must name the volunteer", None)
-        who = _volunteer(ctx, get("volunteer_number"), get("id_number"))
+        who = _volunteer(ctx, get("volunteer_number"), values)
         act = _activity(ctx, values["activity"])
         on = None if get("date") is None else v.day(ctx, values["date"], "date")
-        start = _moment(ctx, values["start"], "start", on)
-        end = None if get("end") is None else _moment(ctx, values["end"], "end", on)
+        if get("start") is None:
+            if on is None:
+                raise InvalidValue("start", "or a date (日期) with hours (服务时长) must say when", None)
+            if get("end") is not None:
+                raise InvalidValue("end", "must come with a start time (开始时间)", values["end"])
+            start = end = None
+        else:
+            start = _moment(ctx, values["start"], "start", on)
+            end = None if get("end") is None else _moment(ctx, values["end"], "end", on)
         minutes = None if get("hours") is None else v.minutes_from_hours(values["hours"])
         if get("minutes") is not None:
             given = _whole_minutes(values["minutes"])
@@ -159,16 +188,19 @@ class ServiceRecordsHandler(KindHandler):
                 raise InvalidValue("minutes", f"must agree with 'hours' ({minutes} minutes)", given)
             minutes = given
         if end is None and minutes is None:
-            raise InvalidValue("end", "or 'hours' (服务时长) must be given", None)
+            raise InvalidValue("end" if start is not None else "hours", "or 'hours' (服务时长) must be given"
+                               if start is not None else "(服务时长) must be given with a date and no times", None)
+        day = on if start is None else None
         status = "pending"
         if get("status") is not None:
             status = v.choice(values["status"], "status", STATUS_LABELS, ())
         return {
             "volunteer": who,
             "activity": act,
-            "start": start,
+            "start": start if start is not None else rules.day_bounds(on, ctx.registry.zone)[0],  # type: ignore[arg-type]
             "end": end,
             "minutes": minutes,
+            "day": day,
             "effective": minutes if minutes is not None else minutes_between(start, end),  # type: ignore[arg-type]
             "status": status,
             "verifier": None if get("verifier") is None else v.text(values["verifier"], "verifier", 200),
@@ -185,20 +217,30 @@ class ServiceRecordsHandler(KindHandler):
 
     # -- identity -------------------------------------------------------------------------------------
 
+    @staticmethod
+    def _key(record: Mapping[str, Any], start_utc: str) -> tuple[Any, ...]:
+        """A row's content identity: volunteer, activity and start; for a record of a day (no clock time,
+        so several shifts of one day share the start), its day and minutes as well."""
+        day = record["day"]
+        return (record["volunteer"].id, record["activity"].id, start_utc, day,
+                None if day is None else record["effective"])
+
     def find(self, ctx: ImportContext, record: Mapping[str, Any]) -> str | None:
         who, act = record["volunteer"], record["activity"]
         start_utc, end_utc = self._span(record)
-        staged = ctx.cache.get("staged_keys", {}).get((who.id, act.id, start_utc))
+        staged = ctx.cache.get("staged_keys", {}).get(self._key(record, start_utc))
         if staged is not None:
             return str(staged)
         # One indexed query finds the row's identity (same volunteer, activity and start, any status) and
         # every record it could overlap; check() reuses the rows.
-        rows = ctx.registry.db.conn.execute(
+        rows = ctx.registry.session.store.db.conn.execute(
             _NEARBY, [who.id, end_utc, _day_before(record["start"]), start_utc],
         ).fetchall()
         ctx.cache["nearby"] = ((who.id, start_utc, end_utc), rows)
+        day = None if record["day"] is None else record["day"].isoformat()
         for row in rows:
-            if row[1] == act.id and row[2] == start_utc:
+            if row[1] == act.id and row[2] == start_utc and row[6] == day and (
+                    day is None or row[5] == record["effective"]):
                 return str(row[0])
         return None
 
@@ -211,8 +253,8 @@ class ServiceRecordsHandler(KindHandler):
                                             f"activity and start ({staged} minutes)", record["effective"])
             return False
         old = registry.service_record(entity_id)
-        same = (old.volunteer, old.activity, old.start, old.minutes) == (
-            record["volunteer"].id, record["activity"].id, record["start"], record["effective"])
+        same = (old.volunteer, old.activity, old.start, old.minutes, old.day) == (
+            record["volunteer"].id, record["activity"].id, record["start"], record["effective"], record["day"])
         if not same:
             raise InvalidValue(
                 "hours", f"must match service record {old.id!r} imported earlier ({old.minutes} minutes from "
@@ -231,33 +273,42 @@ class ServiceRecordsHandler(KindHandler):
 
     def check(self, ctx: ImportContext, record: Mapping[str, Any]) -> tuple[str, Any]:
         registry = ctx.registry
+        zone = registry.zone
         who: Volunteer = record["volunteer"]
         act: Activity = record["activity"]
         now = ctx.cache.get("now")
         if now is None:
             now = ctx.cache["now"] = registry.session.now()
             ctx.cache["now_utc"] = to_utc_text(now)  # every row of the file is journalled at the same instant
-        fields = registry._service_fields(
-            who, act, start=record["start"], end=record["end"], minutes=record["minutes"], source="import",
-            recorded_at=record["recorded_at"], first_recorded=None, now=now,
+        day = record["day"]
+        fields = rules.service_fields(
+            who, act, start=None if day is not None else record["start"], end=record["end"],
+            minutes=record["minutes"], on=day, source="import", recorded_at=record["recorded_at"],
+            first_recorded=None, now=now, zone=zone,
+            late_after_working_days=registry.settings.late_after_working_days, every=True,
         )
         start_utc, end_utc = to_utc_text(fields["start"]), to_utc_text(fields["interval_end"])
-        nearby = ctx.cache.get("nearby")
-        if nearby is not None and nearby[0] == (who.id, start_utc, end_utc):
-            rows = nearby[1]
-        else:
-            rows = registry.db.conn.execute(
-                _NEARBY, [who.id, end_utc, _day_before(fields["start"]), start_utc],
-            ).fetchall()
-        for row in rows:
-            if row[3] in _LIVE:
-                raise registry._overlap(who, fields, {"id": row[0], "start": row[4], "minutes": row[5],
-                                                      "status": row[3]})
-        intervals = ctx.cache.setdefault("intervals", {}).setdefault(who.id, [])
-        for other_start, other_end, other in intervals:
-            if other_start < end_utc and other_end > start_utc:
-                raise Conflict(f"{registry._overlap(who, fields, other)} (staged from an earlier row of this file)",
-                               other=other["id"])
+        if day is None:
+            # The ledger's overlap rule, on the rows find() read, and against the rows staged before this one.
+            nearby = ctx.cache.get("nearby")
+            if nearby is not None and nearby[0] == (who.id, start_utc, end_utc):
+                rows = nearby[1]
+            else:
+                rows = registry.session.store.db.conn.execute(
+                    _NEARBY, [who.id, end_utc, _day_before(fields["start"]), start_utc],
+                ).fetchall()
+            for row in rows:
+                if row[3] in _LIVE and row[6] is None:
+                    raise rules.overlap_conflict(who, fields, {"id": row[0], "start": row[4], "minutes": row[5],
+                                                               "status": row[3]}, zone)
+            intervals = ctx.cache.setdefault("intervals", {}).setdefault(who.id, [])
+            for other_start, other_end, other in intervals:
+                if other_start < end_utc and other_end > start_utc:
+                    raise Conflict(f"{rules.overlap_conflict(who, fields, other, zone)} (staged from line "
+                                   f"{other['line']} of this file)", other=other["id"])
+        on_day = fields["day"] or rules.day_of(fields["start"], zone)
+        totals = ctx.cache.setdefault("day_totals", {})
+        rules.check_day_total(registry.session.store, who, fields, zone, staged=totals.get((who.id, on_day), 0))
         status = record["status"]
         verified_by = None
         if status == "verified":
@@ -271,15 +322,17 @@ class ServiceRecordsHandler(KindHandler):
             id=record_id, lineage=record_id, status=status, recorded_by=ctx.actor, note=record["note"],
             verified_at=now if verified_by else None, verified_by=verified_by, **fields,
         )
-        row = registry._service_row(entry)
+        row = ledger.record_row(entry, zone)
         journal = {
             "at": ctx.cache["now_utc"], "actor": ctx.actor, "action": "create", "entity": "service_record",
             "entity_id": record_id, "before": None,
             "after": json.dumps(public_view(entry), ensure_ascii=False, default=str), "note": "",
         }
-        intervals.append((start_utc, end_utc, {"id": record_id, "start": row["start"], "minutes": entry.minutes,
-                                                "status": status}))
-        ctx.cache.setdefault("staged_keys", {})[(who.id, act.id, start_utc)] = record_id
+        if day is None:
+            intervals.append((start_utc, end_utc, {"id": record_id, "start": row["start"], "minutes": entry.minutes,
+                                                    "status": status, "line": ctx.cache.get("line")}))
+        totals[(who.id, on_day)] = totals.get((who.id, on_day), 0) + entry.minutes
+        ctx.cache.setdefault("staged_keys", {})[self._key(record, start_utc)] = record_id
         ctx.cache.setdefault("staged", {})[record_id] = entry.minutes
         return record_id, (row, journal)
 
@@ -288,7 +341,7 @@ class ServiceRecordsHandler(KindHandler):
         # Set-based summaries, once per batch (volreg.store.bulk), instead of the per-row trigger.
         insert_records(store, [row for row, _ in staged])
         store.insert_many("journal", [journal for _, journal in staged])
-        for name in ("staged_keys", "staged", "intervals", "nearby"):
+        for name in ("staged_keys", "staged", "intervals", "nearby", "day_totals"):
             ctx.cache.pop(name, None)
 
 

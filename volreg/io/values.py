@@ -14,7 +14,15 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidValue
-from ..personal import IdNumber, mask_id_text, parse_id_number
+from ..personal import (
+    Document,
+    IdNumber,
+    document_purpose,
+    id_type_of,
+    mask_id_text,
+    parse_document,
+    parse_id_number,
+)
 
 if TYPE_CHECKING:
     from .importer import ImportContext
@@ -26,9 +34,12 @@ __all__ = [
     "items",
     "choice",
     "day",
+    "is_date_only",
     "moment",
     "minutes_from_hours",
     "id_number",
+    "document",
+    "document_digest",
     "organisation_ref",
     "studio_ref",
     "activity_ref",
@@ -88,13 +99,89 @@ def choice(value: Any, field: str, labels: dict[str, str], allowed: tuple[str, .
     raise InvalidValue(field, f"must be one of {shown}", value)
 
 
+_MONTHS = {name: number for number, names in enumerate((
+    ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+    ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"),
+    ("nov", "november"), ("dec", "december")), 1) for name in names}
+_CLOCK = r"(?:[ T,]+(?P<H>\d{1,2})(?::(?P<M>\d{2})(?::(?P<S>\d{2}))?)?\s*(?P<ap>[ap]\.?m\.?)?)?"
+_MONTH_FIRST = re.compile(r"^(?P<mon>[a-z]{3,9})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})" + _CLOCK + "$", re.I)
+_DAY_FIRST = re.compile(r"^(?P<d>\d{1,2})(?:st|nd|rd|th)?[\s\-]+(?P<mon>[a-z]{3,9})\.?,?[\s\-]+(?P<y>\d{4})" + _CLOCK + "$", re.I)
+_NUMERIC = re.compile(r"^(?P<a>\d{1,2})[/.\-](?P<b>\d{1,2})[/.\-](?P<y>\d{4})" + _CLOCK + "$", re.I)
+
+
+def _read(ctx: ImportContext, value: Any, field: str) -> tuple[datetime, bool] | None:
+    """A cell read by the import's own forms: ``date_format`` patterns, English month names
+    (``Aug 17, 2026``, ``17 August 2026 9:30 AM``) and, with ``dayfirst``, ``22/08/2026``.
+
+    Returns:
+        ``(naive datetime, whether the cell gave a clock time)``, or None when no such form matches (the
+        registry's own forms are tried next).
+
+    Raises:
+        InvalidValue: an impossible date, or ``22/08/2026`` without ``dayfirst`` or a pattern (ambiguous).
+    """
+    if not isinstance(value, str) or len(value) > 100:
+        return None
+    text = value.strip()
+    for pattern in ctx.date_formats:
+        try:
+            parsed = datetime.strptime(text, pattern)
+        except ValueError:
+            continue
+        return parsed, any(code in pattern for code in ("%H", "%I", "%M", "%X", "%c"))
+    match = _MONTH_FIRST.match(text) or _DAY_FIRST.match(text)
+    if match and match["mon"].casefold() in _MONTHS:
+        month, number = _MONTHS[match["mon"].casefold()], int(match["d"])
+    elif match := _NUMERIC.match(text):
+        if not ctx.dayfirst:
+            raise InvalidValue(field, "is ambiguous (day/month or month/day?): import with dayfirst=True "
+                                      "(--dayfirst) or a date_format such as '%m/%d/%Y'", value)
+        number, month = int(match["a"]), int(match["b"])
+    else:
+        return None
+    hour, minute, second = int(match["H"] or 0), int(match["M"] or 0), int(match["S"] or 0)
+    if match["ap"]:
+        if not 1 <= hour <= 12:
+            raise InvalidValue(field, "must have an hour from 1 to 12 with AM or PM", value)
+        hour = hour % 12 + (12 if match["ap"].casefold().startswith("p") else 0)
+    try:
+        return datetime(int(match["y"]), month, number, hour, minute, second), match["H"] is not None
+    except ValueError:
+        raise InvalidValue(field, "must be a real date and time", value) from None
+
+
 def day(ctx: ImportContext, value: Any, field: str) -> date:
-    """A date in any of volreg's forms (``2024-03-05``, ``2024/3/5``, ``2024年3月5日``) or an Excel date."""
+    """A date in any of volreg's forms (``2024-03-05``, ``2024/3/5``, ``2024年3月5日``), an Excel date, or the
+    import's own forms (``date_format``, ``Aug 17, 2026``, ``22/08/2026`` with ``dayfirst``)."""
+    read = _read(ctx, value, field)
+    if read is not None:
+        return ctx.registry.session.day(read[0].date(), field)
     return ctx.registry.session.day(value, field)
+
+
+def is_date_only(ctx: ImportContext, value: Any, field: str) -> bool:
+    """Whether a time cell gives a date with no clock time (``2011-02-01``, an Excel date at midnight)."""
+    if isinstance(value, datetime):
+        return False
+    if isinstance(value, date):
+        return True
+    read = _read(ctx, value, field)
+    if read is not None:
+        return not read[1]
+    if not isinstance(value, str):
+        return False
+    try:
+        ctx.registry.session.day(value, field)
+    except InvalidValue:
+        return False
+    return True
 
 
 def moment(ctx: ImportContext, value: Any, field: str, on: date | None = None) -> datetime:
     """An instant in the registry's zone; a bare time (``9:00``, ``9时30分``) is taken on the date ``on``."""
+    read = _read(ctx, value, field)
+    if read is not None:
+        return ctx.registry.session.moment(read[0], field)
     if isinstance(value, time):
         if on is None:
             raise InvalidValue(field, "must include a date, or the row must have a date column (日期)", str(value))
@@ -129,6 +216,32 @@ def minutes_from_hours(value: Any, field: str = "hours") -> int:
 def id_number(ctx: ImportContext, value: Any, field: str = "id_number") -> IdNumber:
     """A validated resident ID number (the message masks it)."""
     return parse_id_number(str(value), today=ctx.registry.session.now().date(), field=field)
+
+
+def document(ctx: ImportContext, values: Any) -> Document | None:
+    """The identity document a row gives (证件类型, 证件号码/身份证号, 签发国), or None for no document.
+
+    Without a type column (or with an empty type cell) a number is a resident ID number, so the usual
+    身份证号 column keeps its meaning; a type of ``none`` (无) with a number is a problem.
+    """
+    kind = "resident" if values.get("id_type") is None else id_type_of(values["id_type"])
+    number = values.get("id_number")
+    if kind == "none" or number is None:
+        if number is not None:
+            raise InvalidValue("id_number", "must be empty when the document type is none (无)",
+                               shown=mask_id_text(str(number)))
+        if values.get("id_type") is not None and kind != "none":
+            raise InvalidValue("id_number", f"must be given for document type {kind!r}", None)
+        return None
+    country = None if values.get("id_country") is None else str(values["id_country"])
+    if country is not None and kind != "passport":
+        raise InvalidValue("id_country", f"is only for passports (the document type is {kind!r})", country)
+    return parse_document(kind, str(number), country=country, today=ctx.registry.session.now().date())
+
+
+def document_digest(ctx: ImportContext, doc: Document) -> str:
+    """The keyed digest a person with this document is found by."""
+    return ctx.registry.session.digest(document_purpose(doc.id_type, doc.country), doc.number)
 
 
 def _by_name(ctx: ImportContext, table: str, kind: str, value: str, field: str) -> str:

@@ -107,9 +107,11 @@ class Settings:
 class Person:
     """Anyone the registry knows: a volunteer, nominee, honouree or reviewer.
 
-    The resident ID number is never held: ``id_digest`` is a keyed digest used to find the person again and
-    ``id_masked`` the display form. ``phone`` is shown masked in ``repr``. ``merged_from`` lists the ids of
-    the people merged into this one (``Registry.merge_people``); each of them still finds this person.
+    The identity document's number is never held: ``id_digest`` is a keyed digest of (type, number) used to
+    find the person again and ``id_masked`` the display form. ``id_type`` is the document
+    (:data:`volreg.personal.ID_TYPES`; ``none`` when the person has none) and ``id_country`` a passport's
+    issuing country. ``phone`` is shown masked in ``repr``. ``merged_from`` lists the ids of the people
+    merged into this one (``Registry.merge_people``); each of them still finds this person.
     """
 
     id: str
@@ -122,6 +124,8 @@ class Person:
     area: str = ""
     consent: bool = False
     anonymised: bool = False
+    id_type: str = "none"
+    id_country: str | None = None
     merged_from: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
     @property
@@ -146,6 +150,8 @@ class Person:
             birth_date=_date(row["birth_date"]),
             id_masked=row["id_masked"],
             id_digest=row["id_digest"],
+            id_type=row.get("id_type") or ("resident" if row["id_digest"] else "none"),
+            id_country=row.get("id_country"),
             phone=row["phone"],
             area=row["area"] or "",
             consent=bool(row["consent"]),

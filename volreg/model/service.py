@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 import attrs
@@ -53,6 +53,8 @@ class ServiceRecord:
         late: entered more than ``settings.late_after_working_days`` working days after its activity ended.
         note: free text.
         external_id: the id a source system gave it, if any.
+        day: for a record of a day (a date and a duration, no clock time), that day; ``start`` is then the
+            day's first instant and ``end`` is None. None for a timed record.
     """
 
     id: str
@@ -75,6 +77,7 @@ class ServiceRecord:
     late: bool = False
     note: str = ""
     external_id: str | None = None
+    day: date | None = None
 
     @property
     def hours(self) -> float:
@@ -110,4 +113,5 @@ class ServiceRecord:
             late=bool(row["late"]),
             note=row["note"] or "",
             external_id=row["external_id"],
+            day=None if not row.get("day") else date.fromisoformat(row["day"]),
         )

@@ -682,6 +682,35 @@ _MASK_SQL = (
 
 
 @MIGRATIONS()
+def m009_documents(db: Database) -> None:
+    """Identity documents: a person's document type and a passport's issuing country.
+
+    ``id_digest`` stays one column, unique: each document type is digested with its own purpose (a passport
+    with its country), so it is unique per (type, number). Existing people with a digest hold resident ID
+    numbers; those without one have no document.
+    """
+    run_script(
+        db,
+        """
+        ALTER TABLE people ADD COLUMN id_type TEXT NOT NULL DEFAULT 'none' CHECK (id_type IN ('resident',
+            'residence_permit', 'foreign_permanent', 'hk_macao_permit', 'taiwan_permit', 'passport', 'none'));
+        ALTER TABLE people ADD COLUMN id_country TEXT;
+        UPDATE people SET id_type = 'resident' WHERE id_digest IS NOT NULL
+        """,
+    )
+
+
+@MIGRATIONS()
+def m009b_day_records(db: Database) -> None:
+    """Service records of a day: a date and a duration with no clock time (``day``; NULL for timed records).
+
+    Such a record's ``start`` is the day's first instant; it never overlaps another record by clock, and a
+    volunteer's minutes on one day are limited instead (see :mod:`volreg.service_rules`).
+    """
+    db.execute("ALTER TABLE service_records ADD COLUMN day TEXT")
+
+
+@MIGRATIONS()
 def m010_honour_media(db: Database) -> None:
     """A photo and interview or video links on each honour, for the online hall of deeds (事迹展馆).
 

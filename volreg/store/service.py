@@ -3,26 +3,76 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from ..timeutil import to_text, to_utc_text
 from .db import Store
 
-__all__ = ["overlapping", "lineage_rows", "record_rows", "first_recorded_at", "close"]
+__all__ = ["overlapping", "minutes_starting", "lineage_rows", "record_rows", "first_recorded_at", "close",
+           "record_row"]
 
 _LIVE = "('pending', 'verified')"
 
 
 def overlapping(store: Store, volunteer: str, start_utc: str, end_utc: str, *, exclude: str | None = None) -> dict[str, Any] | None:
-    """The earliest live version of ``volunteer`` whose interval meets ``[start_utc, end_utc)``, if any.
+    """The earliest live timed version of ``volunteer`` whose interval meets ``[start_utc, end_utc)``, if any.
 
-    Intervals are half-open, so one that ends exactly when the other starts does not overlap it.
-    ``exclude`` leaves out one version (the one being corrected).
+    Intervals are half-open, so one that ends exactly when the other starts does not overlap it. Records of
+    a day (``day`` set) have no clock time and are left out. ``exclude`` leaves out one version (the one
+    being corrected).
     """
     return store.one(
         f"SELECT * FROM service_records WHERE volunteer = ? AND status IN {_LIVE} "
-        "AND start_utc < ? AND end_utc > ? AND id IS NOT ? ORDER BY start_utc, id LIMIT 1",
+        "AND start_utc < ? AND end_utc > ? AND id IS NOT ? AND day IS NULL ORDER BY start_utc, id LIMIT 1",
         [volunteer, end_utc, start_utc, exclude],
     )
+
+
+def minutes_starting(store: Store, volunteer: str, first_utc: str, last_utc: str, *, exclude: str | None = None) -> int:
+    """The minutes of ``volunteer``'s live versions that start in ``[first_utc, last_utc)`` (one local day)."""
+    return int(store.scalar(
+        f"SELECT coalesce(sum(minutes), 0) FROM service_records WHERE volunteer = ? AND status IN {_LIVE} "
+        "AND start_utc >= ? AND start_utc < ? AND id IS NOT ?",
+        [volunteer, first_utc, last_utc, exclude],
+    ) or 0)
+
+
+def record_row(record: Any, zone: tzinfo) -> dict[str, Any]:
+    """The stored row of a :class:`volreg.model.ServiceRecord` version (times as local and UTC text)."""
+    day = record.day
+    interval_end = record.end or record.start + timedelta(minutes=record.minutes)
+
+    def utc(moment: datetime | None) -> str | None:
+        return None if moment is None else to_utc_text(moment)
+
+    return {
+        "id": record.id,
+        "lineage": record.lineage,
+        "supersedes": record.supersedes,
+        "volunteer": record.volunteer,
+        "activity": record.activity,
+        "start": to_text(record.start, zone),
+        "end": None if record.end is None else to_text(record.end, zone),
+        "start_utc": to_utc_text(record.start),
+        # Always filled, so that overlap checks see a minutes-only record as [start, start + minutes); a day
+        # record's is never compared (it has no clock time).
+        "end_utc": to_utc_text(interval_end),
+        "minutes": record.minutes,
+        "status": record.status,
+        "source": record.source,
+        "recorded_at": to_utc_text(record.recorded_at),
+        "recorded_by": record.recorded_by,
+        "verified_at": utc(record.verified_at),
+        "verified_by": record.verified_by,
+        "closed_at": utc(record.closed_at),
+        "closed_by": record.closed_by,
+        "reason": record.reason,
+        "late": int(record.late),
+        "note": record.note,
+        "external_id": record.external_id,
+        "day": None if day is None else day.isoformat(),
+    }
 
 
 def lineage_rows(store: Store, lineage: str) -> Iterator[dict[str, Any]]:
