@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -209,8 +210,8 @@ def import_(db: str, file: str, kind: str, mode: str, source: str | None, mappin
     mapping = _pairs(mappings, "--map", "HEADER=FIELD")
     defaults = {k: v for k, v in _pairs(settings, "--set", "COLUMN=VALUE").items() if v is not None}
     # The bar is an ordinary progress hook, as an application would pass its own.
-    show = click.get_text_stream("stderr").isatty() if progress is None else progress
-    bar = StderrBar(f"importing {Path(file).name}", click.get_text_stream("stderr")) if show else None
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = StderrBar(f"importing {Path(file).name}", sys.stderr) if show else None
     with open_registry(db) as registry:
         report = volreg_io.import_file(registry, file, kind=kind, mapping=mapping or None, mode=mode,
                                        source=source, progress=bar or False, dry_run=dry_run,

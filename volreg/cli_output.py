@@ -24,6 +24,7 @@ import io
 import json
 import os
 import shutil
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -118,7 +119,10 @@ def emit(result: Result, output: str = "table") -> None:
     if output in ("csv", "tsv"):
         text = csv_text(result, tab=output == "tsv", headers=not no_headers)
         if bom:
-            stream = click.get_binary_stream("stdout")
+            # Bytes, so the mark is written as such (sys.stdout, not click's stream helpers: their typing
+            # changes between click releases).
+            sys.stdout.flush()
+            stream = sys.stdout.buffer
             stream.write(("\ufeff" + text).encode("utf-8"))
             stream.flush()
         else:
@@ -167,7 +171,7 @@ def _terminal_width() -> int | None:
     columns = os.environ.get("COLUMNS", "")
     if columns.isdigit() and int(columns) > 0:
         return int(columns)
-    stream = click.get_text_stream("stdout")
+    stream = sys.stdout
     if stream.isatty():
         return shutil.get_terminal_size((80, 24)).columns
     return None
