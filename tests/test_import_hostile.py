@@ -127,3 +127,20 @@ def test_a_cell_over_the_size_limit_spoils_only_its_row(registry, tmp_path):
     report = volreg.import_file(registry, path, kind="organisations", mode="valid_rows")
     assert [3] == [p.line for p in report.problems] and "field limit" in report.problems[0].message
     assert 2 == report.created
+
+
+def test_a_cell_over_the_size_limit_is_refused_even_when_another_library_raised_csvs_limit(registry, tmp_path):
+    """csv's field limit is process-wide: with it raised (as sqlite-utils' command line does), a 200 KB cell is
+    still a problem of its own line and the rows after it still go in."""
+    import csv
+    import sys
+
+    old = csv.field_size_limit(sys.maxsize)
+    try:
+        path = tmp_path / "o.csv"
+        path.write_text("名称\n甲队\n" + "x" * 200_000 + "\n乙队\n", encoding="utf-8")
+        report = volreg.import_file(registry, path, kind="organisations", mode="valid_rows")
+    finally:
+        csv.field_size_limit(old)
+    assert [3] == [p.line for p in report.problems] and "field limit" in report.problems[0].message
+    assert 2 == report.created

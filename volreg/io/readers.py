@@ -30,7 +30,7 @@ import attrs
 from ..errors import InvalidValue, MissingDependency
 
 __all__ = ["RawRow", "TableReader", "count_rows", "detect_encoding", "scan_encoding", "detect_format", "FORMATS",
-           "LINE_LIMIT", "SHARED_STRINGS_LIMIT", "PART_LIMIT"]
+           "LINE_LIMIT", "CELL_LIMIT", "SHARED_STRINGS_LIMIT", "PART_LIMIT"]
 
 FORMATS = ("csv", "tsv", "xlsx", "json", "jsonl")
 """File formats :class:`TableReader` reads."""
@@ -68,6 +68,9 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         raise InvalidValue("path", f"must end in one of {', '.join(sorted(_SUFFIXES))}", str(path))
     return _SUFFIXES[suffix]
 
+
+CELL_LIMIT = 131_072
+"""The longest CSV cell volreg reads (characters, csv's default field limit); a longer cell spoils its row."""
 
 LINE_LIMIT = 1 << 20
 """The longest physical line (bytes) of a CSV or JSON Lines file; a longer one is a problem, skipped without
@@ -259,6 +262,12 @@ class TableReader:
                 line_after = reader.line_num
                 yield from (RawRow(n, {}, message) for n, message in errors)
                 errors.clear()
+                if any(len(v) > CELL_LIMIT for v in values):
+                    # Checked here as well as by csv's own limit: that limit is process-wide, and another
+                    # library in the same process may have raised it.
+                    yield RawRow(line, {}, f"has a cell longer than the field limit of {CELL_LIMIT} characters; "
+                                           "the row was skipped")
+                    continue
                 if all(_blank(v) for v in values):
                     continue
                 if names is None:
