@@ -156,15 +156,17 @@ def batch_facts(store: Store, rows: list[tuple[Any, ...]]) -> dict[str, Any]:
         conn.executemany("INSERT INTO temp.import_service_batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         same: dict[int, str] = {}
         for n, id in conn.execute(
-                "SELECT b.n, s.id FROM temp.import_service_batch b JOIN service_records s "
+                "SELECT b.n, s.id FROM temp.import_service_batch b CROSS JOIN service_records s "
                 "ON s.volunteer = b.volunteer AND s.start_utc = b.start_utc "
                 "WHERE s.activity = b.activity AND s.day IS b.day AND (b.day IS NULL OR s.minutes = b.minutes) "
                 "ORDER BY b.n, s.start_utc"):
             same.setdefault(n, id)
         overlap: dict[int, tuple[str, str, int, str]] = {}
         for n, id, start, minutes, status in conn.execute(
+                # CROSS JOIN keeps the batch as the outer loop: SQLite would otherwise walk the status
+                # index of the whole ledger.
                 "SELECT b.n, s.id, s.start, s.minutes, s.status FROM temp.import_service_batch b "
-                "JOIN service_records s ON s.volunteer = b.volunteer AND s.start_utc < b.end_utc "
+                "CROSS JOIN service_records s ON s.volunteer = b.volunteer AND s.start_utc < b.end_utc "
                 "AND s.start_utc > b.after_utc "
                 f"WHERE b.day IS NULL AND s.end_utc > b.start_utc AND s.status IN {_LIVE} AND s.day IS NULL "
                 "ORDER BY b.n, s.start_utc"):
