@@ -163,13 +163,13 @@ def batch_facts(store: Store, rows: list[tuple[Any, ...]]) -> dict[str, Any]:
             same.setdefault(n, id)
         overlap: dict[int, tuple[str, str, int, str]] = {}
         for n, id, start, minutes, status in conn.execute(
-                # CROSS JOIN keeps the batch as the outer loop: SQLite would otherwise walk the status
-                # index of the whole ledger.
+                # One index range per row, found by a correlated subquery: as a plain join SQLite builds a
+                # Bloom filter over the whole ledger for every batch.
                 "SELECT b.n, s.id, s.start, s.minutes, s.status FROM temp.import_service_batch b "
-                "CROSS JOIN service_records s ON s.volunteer = b.volunteer AND s.start_utc < b.end_utc "
-                "AND s.start_utc > b.after_utc "
-                f"WHERE b.day IS NULL AND s.end_utc > b.start_utc AND s.status IN {_LIVE} AND s.day IS NULL "
-                "ORDER BY b.n, s.start_utc"):
+                "CROSS JOIN service_records s ON s.rowid = (SELECT x.rowid FROM service_records x "
+                "WHERE x.volunteer = b.volunteer AND x.start_utc < b.end_utc AND x.start_utc > b.after_utc "
+                f"AND x.end_utc > b.start_utc AND x.status IN {_LIVE} AND x.day IS NULL "
+                "ORDER BY x.start_utc LIMIT 1) WHERE b.day IS NULL"):
             overlap.setdefault(n, (id, start, minutes, status))
         held = {(volunteer, first): int(total) for volunteer, first, total in conn.execute(
             "SELECT g.volunteer, g.day_first_utc, (SELECT coalesce(sum(s.minutes), 0) FROM service_records s "
