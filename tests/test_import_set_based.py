@@ -205,3 +205,26 @@ def test_set_based_import_keeps_each_records_history(template, tmp_path):
         assert [c.action for c in changes] == ["create"]
         assert changes[0].actor == "import records.csv"
     registry.close()
+
+
+def test_set_based_reads_use_the_volunteer_index(template, tmp_path):
+    """Each statement that reads the ledger for a batch walks index ranges per staged row: never a scan of
+    the ledger, nor a Bloom filter built over it (which cost more than the rest of a batch)."""
+    path, names = template
+    csv_path = tmp_path / "records.csv"
+    write_csv(csv_path, names, [(0, 2, 2, 9, 60, "1", "", None), (1, 2, 2, None, 60, "2.5", "", None)], [])
+    target = tmp_path / "plans.db"
+    shutil.copyfile(path, target)
+    registry = volreg.open(target, key=KEY)
+    seen: list[str] = []
+    registry.db.conn.set_trace_callback(seen.append)
+    volreg.import_file(registry, csv_path, kind="service_records", progress=False)
+    registry.db.conn.set_trace_callback(None)
+    reads = [sql for sql in seen if sql.lstrip().startswith("SELECT") and "import_service_batch" in sql]
+    assert len(reads) == 4
+    for sql in reads:
+        plan = [row[3] for row in registry.db.execute("EXPLAIN QUERY PLAN " + sql).fetchall()]
+        ledger = [step for step in plan if " s " in f" {step} " or " x " in f" {step} "]
+        assert ledger or "a.n" in sql, plan
+        assert all(step.startswith("SEARCH") for step in ledger), plan
+    registry.close()

@@ -15,9 +15,13 @@ superseded version keeps the imported values. A record of a day (a date and hour
 same volunteer, activity, day and minutes: two shifts of one day with the same hours need external ids.
 
 Speed: a file may hold millions of rows, so per-row work is kept small. Volunteers, activities and parsed
-times are looked up once per file and reused (bounded caches); one indexed query per row finds both the
-row's identity and any overlapping record; rows are staged and written with one ``executemany`` per batch
-(records and their journal entries) instead of one savepoint per row.
+times are looked up once per file and reused (bounded caches). The rules' reads are set-based: a batch of
+converted rows is staged in a temporary table and :func:`volreg.store.service.batch_facts` reads their
+identities, their overlaps with the ledger, the ledger's minutes on their days and the overlaps within the
+batch (a self-join) in four statements; each row is then accepted or refused in the file's order against
+the rows accepted before it. Rows are written with one ``executemany`` per batch (records and their
+journal entries) instead of one savepoint per row. ``import_file(..., _per_row=True)`` instead reads the
+ledger with one indexed query per row (the results are the same; tests compare the two).
 """
 
 from __future__ import annotations
