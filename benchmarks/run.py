@@ -459,8 +459,9 @@ def prepare_import_target(source: Path, target: Path, base: str) -> None:
     registry.close()
 
 
-def import_child(target: str, csv_path: str, profile: str | None) -> dict[str, Any]:
-    """(In its own process.) Time ``import_file`` of the CSV into ``target``; peak RSS of the process."""
+def import_child(target: str, csv_path: str, profile: str | None, per_row: bool = False) -> dict[str, Any]:
+    """(In its own process.) Time ``import_file`` of the CSV into ``target``; peak RSS of the process.
+    ``per_row``: the row-by-row checks instead of the set-based ones (for comparison)."""
     import resource
 
     registry = volreg.open(target, key=KEY)
@@ -469,10 +470,11 @@ def import_child(target: str, csv_path: str, profile: str | None) -> dict[str, A
         import cProfile
 
         profiler = cProfile.Profile()
-        report = profiler.runcall(volreg.import_file, registry, csv_path, kind="service_records", source="bench")
+        report = profiler.runcall(volreg.import_file, registry, csv_path, kind="service_records", source="bench",
+                                  _per_row=per_row)
         profiler.dump_stats(profile)
     else:
-        report = volreg.import_file(registry, csv_path, kind="service_records", source="bench")
+        report = volreg.import_file(registry, csv_path, kind="service_records", source="bench", _per_row=per_row)
     seconds = time.perf_counter() - clock
     if report.problems or not report.written:
         raise AssertionError(f"import failed: {report.problems[:3]}")
@@ -482,7 +484,7 @@ def import_child(target: str, csv_path: str, profile: str | None) -> dict[str, A
 
 
 def run_import(path: Path, rows: int, bases: tuple[str, ...] = ("empty", "city"),
-               profile: str | None = None) -> dict[str, Any]:
+               profile: str | None = None, per_row: bool = False) -> dict[str, Any]:
     """``import_file(kind="service_records")`` of ``rows`` new records into each base, each in its own process."""
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(dir="/tmp") as folder:
@@ -494,6 +496,8 @@ def run_import(path: Path, rows: int, bases: tuple[str, ...] = ("empty", "city")
             args = [sys.executable, __file__, str(target), "--import-child", str(target), str(csv_path)]
             if profile:
                 args += ["--profile", f"{profile}.{base}"]
+            if per_row:
+                args.append("--per-row")
             done = subprocess.run(args, capture_output=True, text=True)
             if done.returncode:
                 raise RuntimeError(f"the import child failed:\n{done.stderr}")
@@ -559,14 +563,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--import-only", choices=("empty", "city", "both"),
                         help="only time import_file of --insert-rows records (into a new or a copied registry)")
     parser.add_argument("--profile", help="(with --import-only) write cProfile stats to PROFILE.<base>")
+    parser.add_argument("--per-row", action="store_true",
+                        help="(with --import-only) time the row-by-row checks instead of the set-based ones")
     parser.add_argument("--import-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.import_child:
-        print(json.dumps(import_child(*args.import_child, args.profile)))
+        print(json.dumps(import_child(*args.import_child, args.profile, args.per_row)))
         return
     if args.import_only:
         bases = ("empty", "city") if args.import_only == "both" else (args.import_only,)
-        for name, result in run_import(args.db, args.insert_rows or 200_000, bases, args.profile).items():
+        print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} before the import"
+              f"{' (row-by-row checks)' if args.per_row else ''}")
+        for name, result in run_import(args.db, args.insert_rows or 200_000, bases, args.profile,
+                                       args.per_row).items():
             print(f"{name}: {result['rows']} rows in {result['seconds']:.1f} s = "
                   f"{result['rows'] / result['seconds']:,.0f} records/s, peak RSS {result['rss_mb']:.0f} MB")
         return

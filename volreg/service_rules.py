@@ -34,6 +34,7 @@ __all__ = [
     "overlap_conflict",
     "check_overlap",
     "check_day_total",
+    "check_day_minutes",
     "day_bounds",
     "day_of",
     "Refusals",
@@ -281,8 +282,19 @@ def check_day_total(store: Store, who: Volunteer, fields: dict[str, Any], zone: 
     day = fields["day"] or day_of(fields["start"], zone)
     first, last = day_bounds(day, zone)
     held = ledger.minutes_starting(store, who.id, to_utc_text(first), to_utc_text(last), exclude=exclude)
-    total = held + staged + int(fields["minutes"])
+    check_day_minutes(who, day, held + staged, int(fields["minutes"]))
+
+
+def check_day_minutes(who: Volunteer, day: date, held: int, minutes: int) -> None:
+    """The day-total rule on numbers already read: ``held`` live minutes on ``day`` (in the ledger and staged)
+    plus this record's ``minutes`` must not exceed 24 hours (used by :func:`check_day_total` and by the
+    set-based import, which reads ``held`` for a whole batch at once).
+
+    Raises:
+        RuleViolation: rule ``day_total``.
+    """
+    total = held + minutes
     if total > DAY_MINUTES:
         raise RuleViolation(
             "day_total", f"volunteer {who.id!r} would have {total} minutes of service on {day}, more than "
-                         f"24 h ({held + staged} already recorded)", total=total)
+                         f"24 h ({held} already recorded)", total=total)

@@ -15,9 +15,13 @@ superseded version keeps the imported values. A record of a day (a date and hour
 same volunteer, activity, day and minutes: two shifts of one day with the same hours need external ids.
 
 Speed: a file may hold millions of rows, so per-row work is kept small. Volunteers, activities and parsed
-times are looked up once per file and reused (bounded caches); one indexed query per row finds both the
-row's identity and any overlapping record; rows are staged and written with one ``executemany`` per batch
-(records and their journal entries) instead of one savepoint per row.
+times are looked up once per file and reused (bounded caches). The rules' reads are set-based: a batch of
+converted rows is staged in a temporary table and :func:`volreg.store.service.batch_facts` reads their
+identities, their overlaps with the ledger, the ledger's minutes on their days and the overlaps within the
+batch (a self-join) in four statements; each row is then accepted or refused in the file's order against
+the rows accepted before it. Rows are written with one ``executemany`` per batch (records and their
+journal entries) instead of one savepoint per row. ``import_file(..., _per_row=True)`` instead reads the
+ledger with one indexed query per row (the results are the same; tests compare the two).
 """
 
 from __future__ import annotations
@@ -146,6 +150,7 @@ class ServiceRecordsHandler(KindHandler):
     kind = "service_records"
     noun = "service record"
     batched = True
+    set_based = True
     fields = (
         Field("volunteer_number"),
         Field("id_number", personal="id_number"),
@@ -231,6 +236,9 @@ class ServiceRecordsHandler(KindHandler):
         staged = ctx.cache.get("staged_keys", {}).get(self._key(record, start_utc))
         if staged is not None:
             return str(staged)
+        batch = ctx.cache.get("batch")
+        if batch is not None:  # set-based: the batch's identities were read at once (prefetch)
+            return batch[0]["same"].get(batch[1])
         # One indexed query finds the row's identity (same volunteer, activity and start, any status) and
         # every record it could overlap; check() reuses the rows.
         rows = ctx.registry.session.store.db.conn.execute(
@@ -288,7 +296,29 @@ class ServiceRecordsHandler(KindHandler):
             late_after_working_days=registry.settings.late_after_working_days, every=True,
         )
         start_utc, end_utc = to_utc_text(fields["start"]), to_utc_text(fields["interval_end"])
-        if day is None:
+        on_day = fields["day"] or rules.day_of(fields["start"], zone)
+        totals = ctx.cache.setdefault("day_totals", {})
+        batch = ctx.cache.get("batch")
+        intervals: list[Any] | None = None
+        if batch is not None:
+            # Set-based: the ledger's overlap and day total were read for the whole batch (prefetch); the
+            # self-join named the batch's earlier rows this one meets, of which only accepted ones count.
+            facts, n = batch
+            accepted = ctx.cache.setdefault("accepted", {})
+            if day is None:
+                other = facts["overlap"].get(n)
+                if other is not None:
+                    raise rules.overlap_conflict(who, fields, {"id": other[0], "start": other[1],
+                                                               "minutes": other[2], "status": other[3]}, zone)
+                for earlier in facts["earlier"].get(n, ()):
+                    if earlier in accepted:
+                        theirs = accepted[earlier]
+                        raise Conflict(f"{rules.overlap_conflict(who, fields, theirs, zone)} (staged from line "
+                                       f"{theirs['line']} of this file)", other=theirs["id"])
+            first = to_utc_text(rules.day_bounds(on_day, zone)[0])
+            rules.check_day_minutes(who, on_day, facts["held"].get((who.id, first), 0)
+                                    + totals.get((who.id, on_day), 0), int(fields["minutes"]))
+        elif day is None:
             # The ledger's overlap rule, on the rows find() read, and against the rows staged before this one.
             nearby = ctx.cache.get("nearby")
             if nearby is not None and nearby[0] == (who.id, start_utc, end_utc):
@@ -306,9 +336,9 @@ class ServiceRecordsHandler(KindHandler):
                 if other_start < end_utc and other_end > start_utc:
                     raise Conflict(f"{rules.overlap_conflict(who, fields, other, zone)} (staged from line "
                                    f"{other['line']} of this file)", other=other["id"])
-        on_day = fields["day"] or rules.day_of(fields["start"], zone)
-        totals = ctx.cache.setdefault("day_totals", {})
-        rules.check_day_total(registry.session.store, who, fields, zone, staged=totals.get((who.id, on_day), 0))
+        if batch is None:
+            rules.check_day_total(registry.session.store, who, fields, zone,
+                                  staged=totals.get((who.id, on_day), 0))
         status = record["status"]
         verified_by = None
         if status == "verified":
@@ -329,8 +359,13 @@ class ServiceRecordsHandler(KindHandler):
             "after": json.dumps(public_view(entry), ensure_ascii=False, default=str), "note": "",
         }
         if day is None:
-            intervals.append((start_utc, end_utc, {"id": record_id, "start": row["start"], "minutes": entry.minutes,
-                                                    "status": status, "line": ctx.cache.get("line")}))
+            staged_as = {"id": record_id, "start": row["start"], "minutes": entry.minutes, "status": status,
+                         "line": ctx.cache.get("line")}
+            if batch is not None:
+                ctx.cache["accepted"][batch[1]] = staged_as
+            else:
+                assert intervals is not None
+                intervals.append((start_utc, end_utc, staged_as))
         totals[(who.id, on_day)] = totals.get((who.id, on_day), 0) + entry.minutes
         ctx.cache.setdefault("staged_keys", {})[self._key(record, start_utc)] = record_id
         ctx.cache.setdefault("staged", {})[record_id] = entry.minutes
@@ -341,8 +376,23 @@ class ServiceRecordsHandler(KindHandler):
         # Set-based summaries, once per batch (volreg.store.bulk), instead of the per-row trigger.
         insert_records(store, [row for row, _ in staged])
         store.insert_many("journal", [journal for _, journal in staged])
-        for name in ("staged_keys", "staged", "intervals", "nearby", "day_totals"):
+        for name in ("staged_keys", "staged", "intervals", "nearby", "day_totals", "accepted", "batch"):
             ctx.cache.pop(name, None)
+
+    def prefetch(self, ctx: ImportContext, records: list[Mapping[str, Any]]) -> Any:
+        """(Set-based) Stage a batch's converted records in a temporary table and read, in a few statements,
+        their content identities, the ledger's overlaps and day totals, and the overlaps within the batch
+        (:func:`volreg.store.service.batch_facts`); :meth:`find` and :meth:`check` then use these facts."""
+        zone = ctx.registry.zone
+        rows = []
+        for n, record in enumerate(records):
+            start_utc, end_utc = self._span(record)
+            day = record["day"]
+            first, last = rules.day_bounds(day or rules.day_of(record["start"], zone), zone)
+            rows.append((n, record["volunteer"].id, record["activity"].id, start_utc, end_utc,
+                         _day_before(record["start"]), None if day is None else day.isoformat(),
+                         record["effective"], to_utc_text(first), to_utc_text(last)))
+        return ledger.batch_facts(ctx.registry.session.store, rows)
 
 
 register_kind(ServiceRecordsHandler())

@@ -9,7 +9,7 @@ from typing import Any
 from ..timeutil import to_text, to_utc_text
 from .db import Store
 
-__all__ = ["overlapping", "minutes_starting", "lineage_rows", "record_rows", "first_recorded_at", "close",
+__all__ = ["overlapping", "minutes_starting", "lineage_rows", "record_rows", "first_recorded_at", "close", "batch_facts",
            "record_row"]
 
 _LIVE = "('pending', 'verified')"
@@ -116,3 +116,73 @@ def close(store: Store, id: str, *, status: str, at: str, by: str | None, reason
         f"WHERE id = ? AND status IN {_LIVE}",
         [status, at, by, reason, id],
     )
+
+
+_BATCH_TABLE = """
+CREATE TEMP TABLE IF NOT EXISTS import_service_batch (
+    n INTEGER PRIMARY KEY,      -- the record's place in its batch (the file's order)
+    volunteer TEXT NOT NULL,
+    activity TEXT NOT NULL,
+    start_utc TEXT NOT NULL,
+    end_utc TEXT NOT NULL,      -- the end, or start + minutes
+    after_utc TEXT NOT NULL,    -- 24 hours before the start: no record that overlaps starts earlier
+    day TEXT,                   -- the date of a record of a day (no clock time), else NULL
+    minutes INTEGER NOT NULL,
+    day_first_utc TEXT NOT NULL,  -- the local day the record counts towards, as a UTC interval
+    day_last_utc TEXT NOT NULL
+)"""
+
+
+def batch_facts(store: Store, rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """What the ledger rules need to know about a batch of new records, read set-based in a few statements.
+
+    ``rows`` are ``(n, volunteer, activity, start_utc, end_utc, after_utc, day, minutes, day_first_utc,
+    day_last_utc)``, staged into a temporary table (emptied again before returning). The result holds:
+
+    - ``same``: n → the id of a stored version with the same volunteer, activity and start (and, for a record
+      of a day, the same day and minutes): the record's content identity, any status.
+    - ``overlap``: n → ``(id, start, minutes, status)`` of the earliest live timed version the timed record
+      ``n`` overlaps (half-open intervals).
+    - ``held``: (volunteer, day_first_utc) → live minutes already stored on that local day.
+    - ``earlier``: n → the batch's earlier timed records (their n, in order) whose interval meets timed
+      record ``n``'s: a self-join; which of them count depends on which were accepted.
+    """
+    conn = store.db.conn
+    conn.execute(_BATCH_TABLE)
+    conn.execute("CREATE INDEX IF NOT EXISTS temp.import_service_batch_volunteer "
+                 "ON import_service_batch(volunteer, start_utc)")
+    conn.execute("DELETE FROM temp.import_service_batch")
+    try:
+        conn.executemany("INSERT INTO temp.import_service_batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        same: dict[int, str] = {}
+        for n, id in conn.execute(
+                "SELECT b.n, s.id FROM temp.import_service_batch b CROSS JOIN service_records s "
+                "ON s.volunteer = b.volunteer AND s.start_utc = b.start_utc "
+                "WHERE s.activity = b.activity AND s.day IS b.day AND (b.day IS NULL OR s.minutes = b.minutes) "
+                "ORDER BY b.n, s.start_utc"):
+            same.setdefault(n, id)
+        overlap: dict[int, tuple[str, str, int, str]] = {}
+        for n, id, start, minutes, status in conn.execute(
+                # One index range per row, found by a correlated subquery: as a plain join SQLite builds a
+                # Bloom filter over the whole ledger for every batch.
+                "SELECT b.n, s.id, s.start, s.minutes, s.status FROM temp.import_service_batch b "
+                "CROSS JOIN service_records s ON s.rowid = (SELECT x.rowid FROM service_records x "
+                "WHERE x.volunteer = b.volunteer AND x.start_utc < b.end_utc AND x.start_utc > b.after_utc "
+                f"AND x.end_utc > b.start_utc AND x.status IN {_LIVE} AND x.day IS NULL "
+                "ORDER BY x.start_utc LIMIT 1) WHERE b.day IS NULL"):
+            overlap.setdefault(n, (id, start, minutes, status))
+        held = {(volunteer, first): int(total) for volunteer, first, total in conn.execute(
+            "SELECT g.volunteer, g.day_first_utc, (SELECT coalesce(sum(s.minutes), 0) FROM service_records s "
+            f"WHERE s.volunteer = g.volunteer AND s.status IN {_LIVE} AND s.start_utc >= g.day_first_utc "
+            "AND s.start_utc < g.day_last_utc) "
+            "FROM (SELECT DISTINCT volunteer, day_first_utc, day_last_utc FROM temp.import_service_batch) g")}
+        earlier: dict[int, list[int]] = {}
+        for n, other in conn.execute(
+                "SELECT b.n, a.n FROM temp.import_service_batch b JOIN temp.import_service_batch a "
+                "ON a.volunteer = b.volunteer AND a.start_utc < b.end_utc AND a.start_utc > b.after_utc "
+                "WHERE b.day IS NULL AND a.day IS NULL AND a.n < b.n AND a.end_utc > b.start_utc "
+                "ORDER BY b.n, a.n"):
+            earlier.setdefault(n, []).append(other)
+    finally:
+        conn.execute("DELETE FROM temp.import_service_batch")
+    return {"same": same, "overlap": overlap, "held": held, "earlier": earlier}
