@@ -110,8 +110,8 @@ def state(path: Path) -> dict[str, object]:
         out: dict[str, object] = {
             "records": sorted(db.execute(f"SELECT {', '.join(RECORD_COLUMNS)} FROM service_records").fetchall(),
                               key=repr),
-            "journal": db.execute("SELECT count(*), count(DISTINCT entity_id) FROM journal "
-                                  "WHERE entity = 'service_record'").fetchone(),
+            "journal": sorted(db.execute("SELECT i.line, i.status, i.verified_by, j.action, j.actor FROM journal_items i "
+                                         "JOIN journal j ON j.seq = i.seq").fetchall(), key=repr),
             "identity": sorted(db.execute("SELECT kind, source, key FROM import_identity").fetchall()),
         }
         for table in SUMMARY_TABLES:
@@ -204,6 +204,61 @@ def test_set_based_import_keeps_each_records_history(template, tmp_path):
         changes = registry.history(record.id)
         assert [c.action for c in changes] == ["create"]
         assert changes[0].actor == "import records.csv"
+    registry.close()
+
+
+def test_one_journal_entry_per_batch_and_each_records_import_in_its_history(template, tmp_path):
+    """An import writes one journal entry per batch, naming the file and its records; each record's history
+    shows its creation as written (status and verifier then, its line), even after it was verified."""
+    path, names = template
+    csv_path = tmp_path / "records.csv"
+    write_csv(csv_path, names, [(0, 2, 2, 9, 60, "1", "已审核", 7), (1, 2, 2, None, 60, "2.5", "", None),
+                                (0, 2, 2, 11, 30, "1", "", 8)], [])
+    target = tmp_path / "batches.db"
+    shutil.copyfile(path, target)
+    registry = volreg.open(target, key=KEY)
+    report = volreg.import_file(registry, csv_path, kind="service_records", progress=False, batch_size=2)
+    assert (report.created, report.problems) == (3, ())
+    entries = registry.db.execute("SELECT entity_id, after FROM journal WHERE action = 'import'").fetchall()
+    assert len(entries) == 2  # batches of two rows: lines 2-3 and line 4
+    [first] = registry.history(entries[0][0])
+    assert (first.after["file"], first.after["records"], first.after["first_line"], first.after["last_line"]) == (
+        "records.csv", 2, 2, 3)
+    assert first.actor == "import records.csv"
+    by_line = {}
+    for record in registry.service_records(activity=names["activities"][2]):
+        [change] = registry.history(record.id)
+        by_line[change.note] = (record, change)
+    assert sorted(by_line) == ["line 2", "line 3", "line 4"]
+    verified, change = by_line["line 2"]
+    assert (change.action, change.after["status"], change.after["minutes"]) == ("create", "verified", 60)
+    assert change.after["verified_by"] == verified.verified_by and change.after["id"] == verified.id
+    pending, _ = by_line["line 4"]
+    registry.verify_service(pending, by="新华社区")
+    created, verify = registry.history(pending.id)
+    assert (created.action, created.after["status"], created.after["verified_by"]) == ("create", "pending", None)
+    assert (verify.action, verify.after["status"]) == ("verify", "verified")
+    registry.close()
+
+
+def test_external_ids_and_volunteers_are_read_once_per_batch(template, tmp_path):
+    """The external ids of a batch and the volunteers it names are each read in one statement, not one per row."""
+    path, names = template
+    csv_path = tmp_path / "records.csv"
+    specs = [(n % 2, 2, 2, 8 + n, 30, "1", "", n) for n in range(6)]
+    write_csv(csv_path, names, specs, [])
+    target = tmp_path / "reads.db"
+    shutil.copyfile(path, target)
+    registry = volreg.open(target, key=KEY)
+    seen: list[str] = []
+    registry.db.conn.set_trace_callback(seen.append)
+    report = volreg.import_file(registry, csv_path, kind="service_records", progress=False, batch_size=3)
+    registry.db.conn.set_trace_callback(None)
+    assert (report.created, report.problems) == (6, ())
+    identity = [sql for sql in seen if sql.lstrip().startswith("SELECT") and "import_identity" in sql]
+    volunteers = [sql for sql in seen if sql.lstrip().startswith("SELECT") and "FROM volunteers" in sql]
+    assert len(identity) == 2  # two batches of three rows
+    assert len(volunteers) == 1  # both volunteers are named in the first batch
     registry.close()
 
 

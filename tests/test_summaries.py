@@ -373,3 +373,24 @@ def test_a_batch_without_contiguous_rowids_goes_through_the_triggers(registry: v
     insert_records(registry._store, bulk_rows(registry, world, [(1, 1, 0, 40, "verified"), (2, 2, 1, 50, "pending")]))
     assert 3 == registry.db.execute("SELECT count(*) FROM service_records").fetchone()[0]
     assert_summaries_exact(registry)
+
+
+def test_a_batch_leaves_the_insert_trigger_as_it_was(registry: volreg.Registry) -> None:
+    """The bulk path drops the per-row insert trigger for its batch (any AFTER INSERT trigger doubles the
+    cost of an insert) and recreates it exactly: after a batch, after a failed batch, and for later writes."""
+    world = build_world(registry)
+
+    def trigger() -> list[tuple[str, str]]:
+        return registry.db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                                   "AND tbl_name = 'service_records' ORDER BY name").fetchall()
+
+    before = trigger()
+    assert "summary_record_insert" in [name for name, _ in before]
+    rows = bulk_rows(registry, world, [(1, 1, 0, 40, "verified"), (2, 2, 1, 50, "pending")])
+    insert_records(registry._store, rows)
+    assert trigger() == before
+    with pytest.raises(volreg.VolregError):
+        insert_records(registry._store, [*bulk_rows(registry, world, [(0, 2, 2, 30, "verified")]), rows[0]])
+    assert trigger() == before
+    registry.log_service(world[0][0], world[1][0], start=f"{ACTIVITY_DAYS[0]} 08:00", minutes=30)  # the trigger counts it
+    assert_summaries_exact(registry)

@@ -9,7 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from volreg import InvalidValue
-from volreg.timeutil import from_text, get_zone, minutes_between, parse_date, parse_datetime, to_text
+from volreg.timeutil import (
+    from_text,
+    get_zone,
+    minutes_between,
+    parse_date,
+    parse_datetime,
+    to_text,
+    to_utc_text,
+)
 
 SHANGHAI = get_zone("Asia/Shanghai")
 
@@ -78,3 +86,18 @@ def test_offset_shift() -> None:
     """A value with a +00:00 offset is eight hours later on the Shanghai clock."""
     moment = parse_datetime("2024-03-05T09:00:00+00:00", SHANGHAI)
     assert timedelta(hours=8) == moment.utcoffset()
+
+
+def test_remembered_texts_tell_the_two_sides_of_a_fall_back_apart() -> None:
+    """Formatted instants are remembered; two wall times that differ only in ``fold`` compare equal in Python
+    but are an hour apart, and each keeps its own text (UTC and local)."""
+    zone = get_zone("America/New_York")
+    first = datetime(2026, 11, 1, 1, 30, tzinfo=zone)
+    second = first.replace(fold=1)
+    assert first == second  # Python's equality within one zone ignores fold
+    for _ in range(2):  # the second round reads the remembered texts
+        assert (to_utc_text(first), to_utc_text(second)) == ("2026-11-01T05:30:00.000000Z", "2026-11-01T06:30:00.000000Z")
+        assert (to_text(first, zone), to_text(second, zone)) == ("2026-11-01T01:30:00-04:00", "2026-11-01T01:30:00-05:00")
+    same_instant = datetime(2026, 11, 1, 5, 30, tzinfo=timezone.utc)
+    assert (to_text(same_instant, zone), to_text(same_instant, timezone.utc)) == (
+        "2026-11-01T01:30:00-04:00", "2026-11-01T05:30:00+00:00")

@@ -108,7 +108,7 @@ def test_metadata_describes_views_and_hides_personal_tables(small):
     tables = meta["databases"]["city"]["tables"]
     assert "Verified hours by volunteer" == tables["hours_by_volunteer"]["title"]
     assert {"minutes": "min", "hours": "hour"} == tables["hours_by_month"]["units"]
-    for hidden in ("people", "import_identity", "_sqlite_migrations", "journal"):
+    for hidden in ("people", "import_identity", "_sqlite_migrations", "journal", "journal_items"):
         assert tables[hidden]["hidden"] is True, hidden
     assert "phone" in tables["people"]["columns"]
     assert not tables["hours_by_volunteer"].get("hidden")

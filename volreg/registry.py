@@ -312,11 +312,22 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
     # -- journal and personal data ------------------------------------------------------------------------
 
     def history(self, id: Any) -> list[Change]:
-        """Every journaled change to the entity with this id, oldest first (personal values masked)."""
+        """Every journaled change to the entity with this id, oldest first (personal values masked).
+
+        A service record imported from a file shows its import as a ``create`` whose ``after`` is the record
+        as it was written (its status and verifier then) and whose note names the file's line; the import's
+        own entry, about its whole batch, is under the batch's id (``imp-...``, named in ``after``).
+        """
         key = getattr(id, "id", id)
         if not isinstance(key, str):
             raise InvalidValue("id", "must be an id (text) or an object with one", shown=type(key).__name__)
-        return [Change.from_row(r, self.zone) for r in self._store.history(key)]
+        changes = []
+        for row in self._store.history(key):
+            if row["item_status"] is not None:  # written as an item of a batch entry (an import)
+                row = {**row, "after": json.dumps(self._as_written(row), ensure_ascii=False, default=str),
+                       "note": f"line {row['item_line']}" if row["item_line"] is not None else row["note"]}
+            changes.append(Change.from_row(row, self.zone))
+        return changes
 
     def anonymise(self, person: Any, *, by: Any = None, note: str = "", timeout: float | None = None) -> Person:
         """Erase a person's personal data while keeping everything statistics count.

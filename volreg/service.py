@@ -17,19 +17,20 @@ Every version carries the instants that let :func:`volreg.hours` see the ledger 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from . import service_rules as rules
-from .base import RegistryBase, actor_text, clean_text, new_id
+from .base import RegistryBase, actor_text, clean_text, public_view
 from .errors import InvalidValue, NotFound, RuleViolation
 from .model import LIVE_STATUSES, SERVICE_SOURCES, SERVICE_STATUSES, Activity, ServiceRecord, Volunteer
 from .queries.sql import names_of
 from .service_rules import MAX_MINUTES
 from .store import service as ledger
+from .text import ordered_id
 from .timeutil import from_text, to_utc_text
 
 __all__ = ["ServiceMixin", "MAX_MINUTES"]
@@ -122,7 +123,7 @@ class ServiceMixin(RegistryBase):
                 recorded_at=recorded_at, exclude=None, first_recorded=None,
             )
             record = ServiceRecord(
-                id=new_id("svc"), lineage="", status="pending", recorded_by=_actor(by), note=_note(note), **fields
+                id=ordered_id("svc"), lineage="", status="pending", recorded_by=_actor(by), note=_note(note), **fields
             )
             record = attrs.evolve(record, lineage=record.id)
             store.insert("service_records", self._service_row(record))
@@ -172,6 +173,19 @@ class ServiceMixin(RegistryBase):
                 "live_record", f"service record {current.id!r} is {current.status} and cannot be {action}{hint}"
             )
         return current
+
+    def _as_written(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """The journal view of a record version as a batch wrote it (``item``: a history row of a journal
+        item): its stored values with the status and verifier it was written with and not yet closed."""
+        row = self._store.get("service_records", item["entity_id"])
+        if row is None:
+            return {"id": item["entity_id"]}
+        record = ServiceRecord.from_row(row, self.zone)
+        verified = item["item_status"] == "verified"
+        written = attrs.evolve(record, status=item["item_status"], verified_by=item["item_verified_by"],
+                               verified_at=from_text(item["at"], self.zone) if verified else None,
+                               closed_at=None, closed_by=None, reason="")
+        return public_view(written)
 
     def verify_service(self, record: Any, *, by: Any) -> ServiceRecord:
         """Verify a pending record, so that its minutes count.
@@ -299,7 +313,7 @@ class ServiceMixin(RegistryBase):
             now = fields["recorded_at"]
             verified = old.status == "verified"
             new = ServiceRecord(
-                id=new_id("svc"), lineage=old.lineage, supersedes=old.id, status=old.status,
+                id=ordered_id("svc"), lineage=old.lineage, supersedes=old.id, status=old.status,
                 recorded_by=actor, verified_at=now if verified else None, verified_by=actor if verified else None,
                 reason=why, note=_note(changes.get("note", old.note)), external_id=None, **fields,
             )

@@ -251,6 +251,17 @@ class Session:
         )
 
 
+    def journal_batch(self, action: str, entity: str, batch_id: str, *, by: Any, after: Mapping[str, Any],
+                      items: Sequence[tuple[str, int | None, str, str | None]], at: datetime | None = None) -> int:
+        """Append one entry for many entities of ``entity`` written together (an import's batch), naming
+        each of them: ``items`` are ``(entity_id, line, status, verified_by)`` as written.  Each entity's
+        :meth:`volreg.Registry.history` then shows its creation through this entry.  Returns its ``seq``."""
+        log.debug("%s %s %s (%d items)", action, entity, batch_id, len(items))
+        return self.store.journal_batch(at=to_utc_text(at or self.now()), actor=actor_text(by), action=action,
+                                        entity=entity, entity_id=batch_id, after=public_view(dict(after)),
+                                        items=items)
+
+
 def _table(kind: str) -> str:
     try:
         return TABLES[kind]

@@ -170,15 +170,40 @@ def _offset(text: str) -> tzinfo:
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
 
 
+_UTC_TEXTS: dict[tuple[datetime, int], str] = {}
+_ZONE_TEXTS: dict[tuple[datetime, int, int], tuple[tzinfo, str]] = {}
+_TEXTS_LIMIT = 100_000
+"""Texts of instants already formatted (formatting one costs about 10 µs; a file of a million records
+repeats a few thousand start and end times): bounded, cleared when full.  Equal aware datetimes are the same
+instant, except two of one zone that differ only in ``fold``, so fold is part of every key."""
+
+
 def to_text(moment: datetime, zone: tzinfo) -> str:
     """Store an aware datetime as ISO 8601 text in the home zone, with its offset."""
-    return moment.astimezone(zone).isoformat()
+    # Some time zones cannot be hashed: the key holds the zone's id, and the entry the zone itself, so that
+    # the id cannot be reused while the entry exists.
+    key = (moment, moment.fold, id(zone))
+    found = _ZONE_TEXTS.get(key)
+    if found is not None and found[0] is zone:
+        return found[1]
+    text = moment.astimezone(zone).isoformat()
+    if len(_ZONE_TEXTS) >= _TEXTS_LIMIT:
+        _ZONE_TEXTS.clear()
+    _ZONE_TEXTS[key] = (zone, text)
+    return text
 
 
 def to_utc_text(moment: datetime) -> str:
     """Store an aware datetime as fixed-width UTC text, so that text order is time order."""
-    # isoformat is several times faster than strftime and gives the same fixed-width text.
-    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    key = (moment, moment.fold)
+    text = _UTC_TEXTS.get(key)
+    if text is None:
+        # isoformat is several times faster than strftime and gives the same fixed-width text.
+        text = moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+        if len(_UTC_TEXTS) >= _TEXTS_LIMIT:
+            _UTC_TEXTS.clear()
+        _UTC_TEXTS[key] = text
+    return text
 
 
 def from_text(text: str | None, zone: tzinfo) -> datetime | None:

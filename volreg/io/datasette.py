@@ -47,7 +47,8 @@ VIEWS: dict[str, tuple[str, str]] = {
 }
 """View → (title, description)."""
 
-HIDDEN_TABLES = ("import_identity", "_sqlite_migrations", "registry_meta", "journal", "people", "endorsements")
+HIDDEN_TABLES = ("import_identity", "_sqlite_migrations", "registry_meta", "journal", "journal_items", "people",
+                 "endorsements")
 """Tables Datasette does not list (still reachable by SQL). ``people`` and ``endorsements`` are hidden because
 they hold personal columns: Datasette cannot hide single columns, so a table with one is hidden whole and
 the views show what may be shown."""

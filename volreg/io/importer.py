@@ -22,6 +22,7 @@ that fails its check is never staged; the report is the same as the row-by-row p
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -71,6 +72,11 @@ _ALTERNATIVES = (
 )
 """Fields that stand in for one another (who a row names; when service was given): once one of a group is
 refused and left out, a refusal of another of the group only follows from that and is not reported."""
+
+_COMMIT_BATCH = 500
+"""Rows per transaction of a ``valid_rows`` import, by default: what an interruption can lose is small."""
+_WRITE_BATCH = 5_000
+"""Rows per write of a batched kind in an ``all_or_nothing`` import, by default (one transaction anyway)."""
 
 _SEEN_LIMIT = 2_000_000
 """Entities and external ids remembered per file to find repeated rows (bounded, so memory is too)."""
@@ -218,6 +224,8 @@ class ImportContext:
     """``strptime`` patterns tried first for every date and time cell (``date_format=``)."""
     dayfirst: bool = False
     """Whether ``22/08/2026``-style dates are day first (they are refused as ambiguous otherwise)."""
+    file: str = ""
+    """The file's name, for the journal."""
     """Per-file state of the handler: look-ups it may reuse for the whole file, and the rows it has staged."""
 
     def external(self, kind: str, key: str) -> str | None:
@@ -226,6 +234,15 @@ class ImportContext:
             "SELECT entity_id FROM import_identity WHERE kind = ? AND source = ? AND key = ?",
             [kind, self.source, key],
         )
+
+    def externals(self, kind: str, keys: Sequence[str]) -> dict[str, str]:
+        """The entities many external ids of ``kind`` from this source were imported as, in one query."""
+        if not keys:
+            return {}
+        return dict(self.registry.session.cursor(
+            "SELECT key, entity_id FROM import_identity WHERE kind = ? AND source = ? "
+            "AND key IN (SELECT value FROM json_each(?))",
+            [kind, self.source, json.dumps(list(keys), ensure_ascii=False)]).fetchall())
 
     def person_added(self, who: Any) -> None:
         """Count a person a row adds (``who`` is a mapping of ``add_person`` arguments), for the report."""
@@ -322,6 +339,11 @@ class KindHandler:
         """(Batched kinds) Write checked records (inside the importer's transaction) and forget the batch."""
         raise NotImplementedError
 
+    def warm(self, ctx: ImportContext, rows: list[Mapping[str, Any]]) -> None:
+        """(Set-based kinds) Before a batch of rows is converted, read at once what converting them will look
+        up (``rows``: each row's non-blank cells, field → value), so that :meth:`convert` finds it cached.
+        Converting must give the same result with or without it."""
+
     def prefetch(self, ctx: ImportContext, records: list[Mapping[str, Any]]) -> Any:
         """(Set-based kinds) Read what :meth:`find` and :meth:`check` need for a whole batch of converted
         records at once; the importer then sets ``ctx.cache["batch"] = (facts, n)`` for the ``n``-th record
@@ -353,6 +375,8 @@ class _Run:
         self.ctx, self.handler, self.reader, self.file, self.mapping = ctx, handler, reader, file, mapping
         self.batch_size = batch_size
         self.set_based = set_based and handler.batched and handler.set_based
+        # Set-based kinds: rows read but not yet converted (a batch is converted at once, after warm()).
+        self.unconverted: list[tuple[RawRow, Mapping[str, str], Mapping[str, Any], Mapping[str, str], str | None]] = []
         # Set-based kinds: converted rows awaiting their batch's prefetch.
         self.pending: list[tuple[RawRow, Mapping[str, str], Mapping[str, Any], Mapping[str, str], str | None,
                                  dict[str, Any]]] = []
@@ -362,6 +386,7 @@ class _Run:
         self.header_refused = False
         self.bad_lines: set[int] = set()  # lines with a problem in the current batch
         self.fields = {f.name: f for f in (Field("external_id"), *handler.fields)}
+        self.required = [f.name for f in self.fields.values() if f.required]
         self.tally: Counter[str] = Counter()
         self.problems: list[Problem] = []
         self.maps: dict[tuple[str, ...], dict[str, str]] = {}
@@ -374,6 +399,8 @@ class _Run:
         self.external_lines: dict[str, int] = {}
         self.seen: dict[str, int] = {}
         self.entity_external: dict[str, str] = {}
+        # Set-based kinds, while a batch is settled: its external ids already in the registry (one query).
+        self.known_external: dict[str, str] | None = None
 
     def problem(self, line: int | None, column: str | None, value: Any, message: str, field: str | None = None) -> None:
         shown = None if value is None else str(value)
@@ -439,7 +466,7 @@ class _Run:
         for field, (named, value) in self.defaults.items():
             if field not in values:
                 values[field], header_of[field] = value, named
-        missing = [f.name for f in self.fields.values() if f.required and f.name not in values]
+        missing = [name for name in self.required if name not in values]
         if missing:
             for name in missing:
                 self.problem(raw.line, _header(columns, name), None, f"{label(name)} must not be empty", name)
@@ -542,7 +569,10 @@ class _Run:
         """
         ctx, kind = self.ctx, self.handler.kind
         if external is not None:
-            found = self.staged_external.get(external) or ctx.external(kind, external)
+            found = self.staged_external.get(external)
+            if found is None:
+                known = self.known_external
+                found = ctx.external(kind, external) if known is None else known.get(external)
             if found is not None:
                 return found, None
         candidate = self.handler.find(ctx, record)
@@ -586,16 +616,30 @@ class _Run:
 
     def _stage(self, raw: RawRow, columns: Mapping[str, str], values: Mapping[str, Any],
                header_of: Mapping[str, str], external: str | None) -> None:
-        """The batched path: convert, find, and either update at once or check and stage for :meth:`flush`."""
+        """The batched path: convert, find, and either update at once or check and stage for :meth:`flush`.
+
+        A set-based kind's rows wait until a batch is read, and are then converted together (after
+        :meth:`KindHandler.warm`), identified and checked with the batch's facts."""
+        if self.set_based:
+            self.unconverted.append((raw, columns, values, header_of, external))
+            if len(self.unconverted) >= self.batch_size:
+                self.flush()
+            return
         record = self._convert(raw.line, columns, values, header_of)
         if record is None:
             return
-        if self.set_based:
-            self.pending.append((raw, columns, values, header_of, external, record))
-            if len(self.pending) >= self.batch_size:
-                self.flush()
-            return
         self._place(raw, columns, values, header_of, external, record)
+
+    def _convert_batch(self) -> None:
+        """(Set-based kinds) Convert the rows read since the last batch, the look-ups warmed at once."""
+        rows, self.unconverted = self.unconverted, []
+        if not rows:
+            return
+        self.handler.warm(self.ctx, [item[2] for item in rows])
+        for raw, columns, values, header_of, external in rows:
+            record = self._convert(raw.line, columns, values, header_of)
+            if record is not None:
+                self.pending.append((raw, columns, values, header_of, external, record))
 
     def _place(self, raw: RawRow, columns: Mapping[str, str], values: Mapping[str, Any],
                header_of: Mapping[str, str], external: str | None, record: dict[str, Any]) -> None:
@@ -638,16 +682,19 @@ class _Run:
             return
         ctx = self.ctx
         facts = self.handler.prefetch(ctx, [item[-1] for item in pending])
+        self.known_external = ctx.externals(self.handler.kind, [item[4] for item in pending if item[4] is not None])
         try:
             for n, item in enumerate(pending):
                 ctx.cache["batch"] = (facts, n)
                 self._place(*item)
         finally:
             ctx.cache.pop("batch", None)
+            self.known_external = None
 
     def flush(self) -> None:
         """Write the staged records of a batched kind (inside the caller's transaction)."""
         if self.set_based:
+            self._convert_batch()
             self._settle()
         if not self.staged:
             for name in ("accepted", "day_totals", "staged_keys", "staged"):
@@ -710,7 +757,7 @@ def import_file(
     source: str | None = None,
     format: str | None = None,
     encoding: str | None = None,
-    batch_size: int = 500,
+    batch_size: int | None = None,
     progress: ProgressHook | bool | None = None,
     dry_run: bool = False,
     defaults: Mapping[str, Any] | None = None,
@@ -744,7 +791,9 @@ def import_file(
             row numbers do not collide.
         format: ``csv``, ``tsv``, ``xlsx``, ``json`` or ``jsonl``; by default from the suffix.
         encoding: the CSV encoding; detected by default.
-        batch_size: rows per transaction in ``valid_rows`` mode, and rows per write of a batched kind.
+        batch_size: rows per transaction in ``valid_rows`` mode (500 by default), and rows per write of a
+            batched kind (service records): 500 in ``valid_rows`` mode, 5,000 by default otherwise (fewer,
+            larger writes keep the summaries' per-write work small; memory grows with it).
         progress: a function called as ``progress(rows_done, rows_total)`` after each row read, so that
             tqdm, rich or an application can follow the import (``rows_total``: the rows the file holds,
             counted before the import starts; an XLSX sheet's stated size less its header; None when
@@ -777,7 +826,9 @@ def import_file(
         raise InvalidValue("kind", f"must be one of {', '.join(sorted(HANDLERS))}", kind)
     if mode not in MODES:
         raise InvalidValue("mode", f"must be one of {', '.join(MODES)}", mode)
-    if not isinstance(batch_size, int) or batch_size < 1:
+    if batch_size is None:
+        batch_size = _WRITE_BATCH if mode == "all_or_nothing" else _COMMIT_BATCH
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise InvalidValue("batch_size", "must be a whole number >= 1", batch_size)
     if not isinstance(max_problems, int) or isinstance(max_problems, bool) or max_problems < 0:
         raise InvalidValue("max_problems", "must be a whole number >= 0", max_problems)
@@ -792,7 +843,8 @@ def import_file(
     reader = TableReader(path, format=format, encoding=encoding, sheet=sheet)
     name = Path(path).name
     ctx = ImportContext(registry, source or "", f"import {name}" + (f" ({source})" if source else ""),
-                        create_people=bool(create_people), date_formats=patterns, dayfirst=bool(dayfirst))
+                        create_people=bool(create_people), date_formats=patterns, dayfirst=bool(dayfirst),
+                        file=name)
     run = _Run(ctx, handler, reader, name, mapping, batch_size, fixed, max_problems, set_based=not _per_row)
     hook = progress_hook(progress, f"importing {name}")
     total = count_rows(path, format=format, encoding=encoding) if hook is not None else None

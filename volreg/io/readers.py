@@ -262,7 +262,7 @@ class TableReader:
                 line_after = reader.line_num
                 yield from (RawRow(n, {}, message) for n, message in errors)
                 errors.clear()
-                if any(len(v) > CELL_LIMIT for v in values):
+                if values and max(map(len, values)) > CELL_LIMIT:
                     # Checked here as well as by csv's own limit: that limit is process-wide, and another
                     # library in the same process may have raised it.
                     yield RawRow(line, {}, f"has a cell longer than the field limit of {CELL_LIMIT} characters; "

@@ -26,18 +26,17 @@ ledger with one indexed query per row (the results are the same; tests compare t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from .. import service_rules as rules
-from ..base import new_id, public_view
 from ..errors import Conflict, InvalidValue, NotFound, RuleViolation
 from ..model import Activity, ServiceRecord, Volunteer
 from ..service_rules import MAX_MINUTES
 from ..store import service as ledger
 from ..store.bulk import insert_records
+from ..text import ordered_id
 from ..timeutil import minutes_between, to_utc_text
 from . import values as v
 from .importer import Field, ImportContext, KindHandler, register_kind
@@ -232,7 +231,8 @@ class ServiceRecordsHandler(KindHandler):
 
     def find(self, ctx: ImportContext, record: Mapping[str, Any]) -> str | None:
         who, act = record["volunteer"], record["activity"]
-        start_utc, end_utc = self._span(record)
+        texts = record.get("texts")
+        start_utc, end_utc = self._span(record) if texts is None else texts[:2]
         staged = ctx.cache.get("staged_keys", {}).get(self._key(record, start_utc))
         if staged is not None:
             return str(staged)
@@ -287,7 +287,6 @@ class ServiceRecordsHandler(KindHandler):
         now = ctx.cache.get("now")
         if now is None:
             now = ctx.cache["now"] = registry.session.now()
-            ctx.cache["now_utc"] = to_utc_text(now)  # every row of the file is journalled at the same instant
         day = record["day"]
         fields = rules.service_fields(
             who, act, start=None if day is not None else record["start"], end=record["end"],
@@ -295,7 +294,11 @@ class ServiceRecordsHandler(KindHandler):
             first_recorded=None, now=now, zone=zone,
             late_after_working_days=registry.settings.late_after_working_days, every=True,
         )
-        start_utc, end_utc = to_utc_text(fields["start"]), to_utc_text(fields["interval_end"])
+        texts = record.get("texts")
+        if texts is not None and day is None:  # the same instants, formatted once per distinct time (prefetch)
+            start_utc, end_utc = texts[0], texts[1]
+        else:
+            start_utc, end_utc = to_utc_text(fields["start"]), to_utc_text(fields["interval_end"])
         on_day = fields["day"] or rules.day_of(fields["start"], zone)
         totals = ctx.cache.setdefault("day_totals", {})
         batch = ctx.cache.get("batch")
@@ -315,7 +318,7 @@ class ServiceRecordsHandler(KindHandler):
                         theirs = accepted[earlier]
                         raise Conflict(f"{rules.overlap_conflict(who, fields, theirs, zone)} (staged from line "
                                        f"{theirs['line']} of this file)", other=theirs["id"])
-            first = to_utc_text(rules.day_bounds(on_day, zone)[0])
+            first = texts[4] if texts is not None else to_utc_text(rules.day_bounds(on_day, zone)[0])
             rules.check_day_minutes(who, on_day, facts["held"].get((who.id, first), 0)
                                     + totals.get((who.id, on_day), 0), int(fields["minutes"]))
         elif day is None:
@@ -347,17 +350,14 @@ class ServiceRecordsHandler(KindHandler):
                 raise RuleViolation("self_verification",
                                     f"volunteer {who.id!r} cannot verify their own service record")
         del fields["interval_end"]
-        record_id = new_id("svc")
+        record_id = ordered_id("svc")
         entry = ServiceRecord(
             id=record_id, lineage=record_id, status=status, recorded_by=ctx.actor, note=record["note"],
             verified_at=now if verified_by else None, verified_by=verified_by, **fields,
         )
         row = ledger.record_row(entry, zone)
-        journal = {
-            "at": ctx.cache["now_utc"], "actor": ctx.actor, "action": "create", "entity": "service_record",
-            "entity_id": record_id, "before": None,
-            "after": json.dumps(public_view(entry), ensure_ascii=False, default=str), "note": "",
-        }
+        # The journal holds one entry per written batch, naming each record, its line and how it was written.
+        item = (record_id, ctx.cache.get("line"), status, verified_by)
         if day is None:
             staged_as = {"id": record_id, "start": row["start"], "minutes": entry.minutes, "status": status,
                          "line": ctx.cache.get("line")}
@@ -369,29 +369,66 @@ class ServiceRecordsHandler(KindHandler):
         totals[(who.id, on_day)] = totals.get((who.id, on_day), 0) + entry.minutes
         ctx.cache.setdefault("staged_keys", {})[self._key(record, start_utc)] = record_id
         ctx.cache.setdefault("staged", {})[record_id] = entry.minutes
-        return record_id, (row, journal)
+        return record_id, (row, item)
 
     def write(self, ctx: ImportContext, staged: list[Any]) -> None:
-        store = ctx.registry.session.store
+        """Write a batch of checked records: the rows (summaries set-based, :func:`volreg.store.bulk.insert_records`)
+        and one journal entry naming the file and every record of the batch with its line."""
+        session = ctx.registry.session
         # Set-based summaries, once per batch (volreg.store.bulk), instead of the per-row trigger.
-        insert_records(store, [row for row, _ in staged])
-        store.insert_many("journal", [journal for _, journal in staged])
+        insert_records(session.store, [row for row, _ in staged])
+        items = [item for _, item in staged]
+        lines = [item[1] for item in items if item[1] is not None]
+        session.journal_batch(
+            "import", "service_record", ordered_id("imp"), by=ctx.actor, at=ctx.cache.get("now"),
+            after={"kind": self.kind, "file": ctx.file, "source": ctx.source, "records": len(items),
+                   "first_line": min(lines, default=None), "last_line": max(lines, default=None)},
+            items=items)
         for name in ("staged_keys", "staged", "intervals", "nearby", "day_totals", "accepted", "batch"):
             ctx.cache.pop(name, None)
+
+    def warm(self, ctx: ImportContext, rows: list[Mapping[str, Any]]) -> None:
+        """Read the volunteers a batch names by number (or id) and the file has not met yet, in one query."""
+        cache = _cached(ctx, "volunteers")
+        wanted: dict[str, Any] = {}
+        for values in rows:
+            number = values.get("volunteer_number")
+            if number is not None and values.get("id_number") is None and values.get("id_type") is None:
+                key = (number, None, None, values.get("id_country"))
+                if key not in cache:
+                    wanted.setdefault(str(number).strip(), key)
+        if not wanted:
+            return
+        for who in ctx.registry.volunteers(numbers=list(wanted)):
+            for text in (who.number, who.id):
+                found = wanted.get(text)
+                if found is not None:
+                    cache[found] = who
 
     def prefetch(self, ctx: ImportContext, records: list[Mapping[str, Any]]) -> Any:
         """(Set-based) Stage a batch's converted records in a temporary table and read, in a few statements,
         their content identities, the ledger's overlaps and day totals, and the overlaps within the batch
-        (:func:`volreg.store.service.batch_facts`); :meth:`find` and :meth:`check` then use these facts."""
+        (:func:`volreg.store.service.batch_facts`); :meth:`find` and :meth:`check` then use these facts.
+
+        Each record gets ``texts``: its times as stored (``start_utc``, ``end_utc``, ``after_utc``, ``day``,
+        and its local day's ``first_utc``/``last_utc``), worked out once per distinct start, end, minutes and
+        day (a file repeats a few time slots), and used again by :meth:`find` and :meth:`check`."""
         zone = ctx.registry.zone
+        shapes = _cached(ctx, "time_texts")
         rows = []
         for n, record in enumerate(records):
-            start_utc, end_utc = self._span(record)
             day = record["day"]
-            first, last = rules.day_bounds(day or rules.day_of(record["start"], zone), zone)
-            rows.append((n, record["volunteer"].id, record["activity"].id, start_utc, end_utc,
-                         _day_before(record["start"]), None if day is None else day.isoformat(),
-                         record["effective"], to_utc_text(first), to_utc_text(last)))
+            shape = (record["start"], record["start"].fold, record["end"], record["effective"], day)
+            texts = shapes.get(shape)
+            if texts is None:
+                start_utc, end_utc = self._span(record)
+                first, last = rules.day_bounds(day or rules.day_of(record["start"], zone), zone)
+                texts = shapes[shape] = (start_utc, end_utc, _day_before(record["start"]),
+                                         None if day is None else day.isoformat(), to_utc_text(first),
+                                         to_utc_text(last))
+            record["texts"] = texts  # type: ignore[index]
+            rows.append((n, record["volunteer"].id, record["activity"].id, *texts[:3], texts[3],
+                         record["effective"], texts[4], texts[5]))
         return ledger.batch_facts(ctx.registry.session.store, rows)
 
 

@@ -330,9 +330,35 @@ class Store:
             },
         )
 
+    def journal_batch(self, *, at: str, actor: str | None, action: str, entity: str, entity_id: str,
+                      after: Mapping[str, Any], items: Sequence[tuple[str, int | None, str, str | None]],
+                      note: str = "") -> int:
+        """Append one entry about many entities written at once, and an item per entity (``journal_items``:
+        its id, the line of the file it came from, and its status and verifier when written); return the
+        entry's ``seq``."""
+        cursor = self.db.conn.execute(
+            "INSERT INTO journal (at, actor, action, entity, entity_id, before, after, note) "
+            "VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
+            [at, actor, action, entity, entity_id, json.dumps(after, ensure_ascii=False, default=str), note])
+        seq = int(cursor.lastrowid or 0)
+        self.db.conn.executemany(
+            "INSERT INTO journal_items (seq, entity_id, line, status, verified_by) VALUES (?, ?, ?, ?, ?)",
+            [(seq, *item) for item in items])
+        return seq
+
     def history(self, entity_id: str) -> Iterator[dict[str, Any]]:
-        """Journal rows about ``entity_id``, oldest first."""
-        return self.rows("SELECT * FROM journal WHERE entity_id = ? ORDER BY seq", [entity_id])
+        """Journal rows about ``entity_id``, oldest first.
+
+        An entity written as an item of a batch entry (``journal_items``) has that entry in its history with
+        the entity's own id, and ``item_line``, ``item_status`` and ``item_verified_by`` set (None on the
+        entity's own entries), from which the caller rebuilds the entity as it was written.
+        """
+        return self.rows(
+            "SELECT seq, at, actor, action, entity, entity_id, before, after, note, NULL AS item_line, "
+            "NULL AS item_status, NULL AS item_verified_by FROM journal WHERE entity_id = ?1 "
+            "UNION ALL SELECT j.seq, j.at, j.actor, 'create', j.entity, i.entity_id, NULL, NULL, j.note, i.line, "
+            "i.status, i.verified_by FROM journal_items i JOIN journal j ON j.seq = i.seq WHERE i.entity_id = ?1 "
+            "ORDER BY seq", [entity_id])
 
     def subtree_sql(self) -> str:
         """A recursive CTE body naming every organisation under ``?`` (itself included) as ``subtree(id)``."""

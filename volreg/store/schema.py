@@ -918,6 +918,30 @@ def m014_speed(db: Database) -> None:
     summaries.install_triggers(db)
 
 
+@MIGRATIONS()
+def m016_import_journal(db: Database) -> None:
+    """Journal items: one journal entry for a batch of imported records, and a row per record naming it.
+
+    ``journal_items`` (seq, entity_id, line, status, verified_by): the batch's entry, each entity written in
+    it, the line of the file it came from, and the status and verifier it was written with (its later
+    changes have entries of their own). A record's history finds its entry through the item's index on the
+    entity's id.
+    """
+    run_script(
+        db,
+        """
+        CREATE TABLE journal_items (
+            seq INTEGER NOT NULL REFERENCES journal(seq),
+            entity_id TEXT NOT NULL,
+            line INTEGER,
+            status TEXT NOT NULL,
+            verified_by TEXT
+        );
+        CREATE INDEX journal_items_entity ON journal_items(entity_id)
+        """,
+    )
+
+
 def _known() -> set[str]:
     return {m.name for m in MIGRATIONS.pending(Database(memory=True))}
 
