@@ -45,3 +45,14 @@ def test_the_skew_is_like_real_volunteering(tmp_path: Path) -> None:
         counts = [n for (n,) in conn.execute(
             "SELECT count(*) AS n FROM service_records GROUP BY volunteer ORDER BY n DESC")]
     assert sum(counts[: len(counts) // 10]) > 0.3 * sum(counts)
+
+
+def test_the_import_benchmark_compares_with_a_plain_insert_of_the_same_rows(tmp_path: Path) -> None:
+    """``run.py --import-only both`` imports its CSV into a new and a copied registry, then inserts the very
+    rows the import wrote into another copy by plain ``executemany``; each side holds every row."""
+    path = tmp_path / "base.db"
+    generate.generate(path, volunteers=60, records=300, via="direct", quiet=True)
+    results = run.run_import(path, 120, ("empty", "city"))
+    assert {name: result["rows"] for name, result in results.items()} == {
+        "import_file into empty": 120, "plain executemany of the same rows into empty": 120,
+        "import_file into city": 120, "plain executemany of the same rows into city": 120}
