@@ -32,6 +32,12 @@ def ledger(registry: volreg.Registry, monkeypatch: pytest.MonkeyPatch) -> volreg
                 registry.verify_service(record, by="审核员")
     for n in range(4):  # volunteers without service: star levels list them last
         registry.register_volunteer(f"新人{n}", id_number=id_number(50 + n), registered_on="2023-01-01")
+    for n in range(3):  # namesakes of registered volunteers: possible duplicates
+        registry.register_volunteer(f"志愿者{n}", id_type="none", organisation=volunteers[n].organisation,
+                                    registered_on="2023-01-01")
+    for volunteer in volunteers[:3]:  # proofs in the register
+        registry.issue_proof(volunteer, organisation=activities[0].organiser, start="2023-01-01", end="2025-01-01",
+                             by="审核员", purpose="升学")
     return registry
 
 
@@ -56,6 +62,9 @@ def questions(registry: volreg.Registry) -> list[tuple[str, Callable[[], volreg.
         ("activity counts by month", lambda: volreg.activity_counts(registry, by="month")),
         ("nominations", lambda: volreg.nominations(registry, by="status")),
         ("honour roll", lambda: volreg.honour_roll(registry)),
+        ("nomination funnel", lambda: volreg.nomination_funnel(registry)),
+        ("possible duplicates", lambda: volreg.possible_duplicates(registry, min_score=0.0)),
+        ("proof register", lambda: volreg.proof_register(registry)),
     ]
     return out
 
