@@ -268,7 +268,7 @@ class TableReader:
                     yield RawRow(line, {}, f"has a cell longer than the field limit of {CELL_LIMIT} characters; "
                                            "the row was skipped")
                     continue
-                if all(_blank(v) for v in values):
+                if not "".join(values).strip():  # every cell blank (csv gives text only)
                     continue
                 if names is None:
                     names = self._header(line, values)
