@@ -156,9 +156,35 @@ def test_an_older_registry_is_not_upgraded_by_a_read_only_open(tmp_path: Path) -
     volreg.store.MIGRATIONS.apply(db, stop_before="m002_service_ledger")
     db.close()
     before = path.read_bytes()
-    with pytest.raises(volreg.ReadOnly, match="upgrade"):
+    with pytest.raises(volreg.ReadOnly, match="upgrade") as refused:
         volreg.open(path, readonly=True)
+    assert isinstance(refused.value, volreg.NeedsUpgrade) and "m016_import_journal" in refused.value.pending
     assert before == path.read_bytes()
+
+
+def test_a_read_only_command_on_an_older_registry_says_how_to_upgrade(tmp_path: Path) -> None:
+    """``volreg hours`` on a registry an older volreg wrote exits with status 1 naming ``volreg init DB``, and
+    works once that has upgraded it."""
+    from click.testing import CliRunner
+
+    from volreg.cli import cli
+
+    path = tmp_path / "old.db"
+    registry = volreg.open(path)  # its key in old.db.key, where the command line finds it
+    registry.close()
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:  # as the previous version left it: without the last migration
+        conn.execute("DROP TABLE journal_items")
+        conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm016_import_journal'")
+    conn.close()
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["hours", str(path)])
+    assert refused.exit_code == 1
+    assert f"upgrade it once with: volreg init {path}" in refused.output and "m016_import_journal" in refused.output
+    assert runner.invoke(cli, ["init", str(path)]).exit_code == 0
+    answered = runner.invoke(cli, ["hours", str(path)])
+    assert answered.exit_code == 0, answered.output
 
 
 # -- closed ------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from .errors import NeedsUpgrade
 from .registry import Registry
 from .registry import open as open_path
 
@@ -31,7 +32,11 @@ def open_registry(db: str, *, create: bool = False, readonly: bool = False) -> I
     if not create and not Path(db).is_file():
         raise click.ClickException(f"no registry at {db}; create one with: volreg init {db}")
     obj = click.get_current_context().find_root().obj or {}
-    registry = open_path(db, key=obj.get("key"), readonly=readonly)
+    try:
+        registry = open_path(db, key=obj.get("key"), readonly=readonly)
+    except NeedsUpgrade as error:
+        raise click.ClickException(f"{db} was written by an older volreg and needs an upgrade "
+                                   f"({', '.join(error.pending)}); upgrade it once with: volreg init {db}") from None
     try:
         yield registry
     finally:

@@ -320,6 +320,19 @@ class ReadOnly(StorageError, PermissionError):
         super().__init__(path, reason, what="the registry is read-only")
 
 
+class NeedsUpgrade(ReadOnly):
+    """A registry written by an older volreg was opened read-only; its schema must be upgraded first, by
+    opening it once for writing (``volreg.open(path)``, or ``volreg init DB`` on the command line).
+
+    Attributes:
+        pending: the names of the migrations it lacks.
+    """
+
+    def __init__(self, path: str | None, pending: list[str]) -> None:
+        self.pending = tuple(pending)
+        super().__init__(path, f"the registry needs an upgrade ({', '.join(pending)}); open it once for writing")
+
+
 class Corrupt(StorageError):
     """The database file is damaged (or is not a SQLite database at all)."""
 

@@ -23,8 +23,8 @@ from .errors import (
     ErasureIncomplete,
     InvalidValue,
     KeyMismatch,
+    NeedsUpgrade,
     NotARegistry,
-    ReadOnly,
     RuleViolation,
     SchemaTooNew,
     StorageError,
@@ -145,8 +145,7 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
             if unknown:
                 raise SchemaTooNew(unknown)
             if pending:
-                raise ReadOnly(path, "the registry needs an upgrade (" + ", ".join(pending) +
-                               "); open it once for writing")
+                raise NeedsUpgrade(path, pending)
         else:
             if tables and ("_sqlite_migrations" not in tables or not MIGRATIONS.applied(store.db)) and not adopt:
                 raise NotARegistry(str(path), _foreign(tables) + "; pass adopt=True to add a registry to it")
