@@ -22,13 +22,26 @@ from volreg.timeutil import get_zone
 SUMMARY_TABLES = ("summary_volunteer_months", "summary_volunteer_years", "summary_volunteers", "summary_groups",
                   "summary_group_members", "organisation_tree")
 
+# A volunteer's number and their person's name, looked up afresh (the summaries keep a copy beside each row).
+_LABEL = ("(SELECT v.number FROM volunteers v WHERE v.id = r.volunteer), "
+          "(SELECT p.name FROM volunteers v JOIN people p ON p.id = v.person WHERE v.id = r.volunteer)")
+# The records of an organisation's subtree: each record once for its organiser and every organisation above it,
+# found by walking up the parents (not through the closure the summaries keep).
+_SUBTREE = ("WITH RECURSIVE up(organisation, ancestor) AS (SELECT id, id FROM organisations UNION ALL "
+            "SELECT up.organisation, o.parent FROM up JOIN organisations o ON o.id = up.ancestor "
+            "WHERE o.parent IS NOT NULL) "
+            "SELECT r.status, 'subtree', up.ancestor, '', substr(r.start, 1, 7), r.volunteer, sum(r.minutes), count(*) "
+            "FROM service_records r JOIN activities a ON a.id = r.activity JOIN up ON up.organisation = a.organiser "
+            "GROUP BY 1, 2, 3, 4, 5, 6")
+
 # What each summary table must hold, computed from the records alone.
 EXPECTED = {
     "summary_volunteer_months": "SELECT status, volunteer, substr(start, 1, 7), sum(minutes), count(*) "
     "FROM service_records GROUP BY 1, 2, 3",
-    "summary_volunteer_years": "SELECT status, CAST(substr(start, 1, 4) AS INTEGER), volunteer, sum(minutes), count(*) "
-    "FROM service_records GROUP BY 1, 2, 3",
-    "summary_volunteers": "SELECT status, volunteer, sum(minutes), count(*) FROM service_records GROUP BY 1, 2",
+    "summary_volunteer_years": "SELECT r.status, CAST(substr(r.start, 1, 4) AS INTEGER), r.volunteer, sum(r.minutes), "
+    f"count(*), {_LABEL} FROM service_records r GROUP BY 1, 2, 3",
+    "summary_volunteers": f"SELECT r.status, r.volunteer, sum(r.minutes), count(*), {_LABEL} "
+    "FROM service_records r GROUP BY 1, 2",
     # The closure of the tree, walked from each organisation up through its parents.
     "organisation_tree": "WITH RECURSIVE up(ancestor, descendant, depth) AS (SELECT id, id, 0 FROM organisations "
     "UNION ALL SELECT o.parent, up.descendant, up.depth + 1 FROM up JOIN organisations o ON o.id = up.ancestor "
@@ -42,11 +55,12 @@ EXPECTED = {
             ("studio_category", "coalesce(a.studio, '')", "coalesce(a.category, '')", "''"),
         )
     ),
+    "subtree members": _SUBTREE,
 }
 COLUMNS = {
     "summary_volunteer_months": "status, volunteer, month, minutes, records",
-    "summary_volunteer_years": "status, year, volunteer, minutes, records",
-    "summary_volunteers": "status, volunteer, minutes, records",
+    "summary_volunteer_years": "status, year, volunteer, minutes, records, number, name",
+    "summary_volunteers": "status, volunteer, minutes, records, number, name",
     "organisation_tree": "ancestor, descendant, depth",
     "summary_group_members": "status, grouping, k1, k2, month, volunteer, minutes, records",
     "summary_groups": "status, grouping, k1, k2, month, minutes, records, volunteers",
@@ -58,6 +72,8 @@ def assert_summaries_exact(registry: volreg.Registry) -> None:
     for table in SUMMARY_TABLES:
         query = _groups_query() if table == "summary_groups" else EXPECTED[table]
         expected = sorted(tuple(r) for r in registry.db.execute(query).fetchall())
+        if table == "summary_group_members":
+            expected = sorted(expected + [tuple(r) for r in registry.db.execute(EXPECTED["subtree members"])])
         stored = sorted(tuple(r) for r in registry.db.execute(f"SELECT {COLUMNS[table]} FROM {table}").fetchall())
         assert expected == stored, table
     assert registry.db.execute("SELECT count(*) FROM summary_delta").fetchone()[0] == 0
@@ -80,9 +96,14 @@ def _groups_query() -> str:
         named[n] = named[n].replace(
             f"'{name}', {k1}, {k2}, {month},", f"'{name}' AS grouping, {k1} AS k1, {k2} AS k2, {month} AS month,"
         )
+    subtree = EXPECTED["subtree members"].replace(
+        "SELECT r.status, 'subtree', up.ancestor, '', substr(r.start, 1, 7), r.volunteer, sum(r.minutes), count(*)",
+        "SELECT r.status AS status, 'subtree' AS grouping, up.ancestor AS k1, '' AS k2, substr(r.start, 1, 7) AS month, "
+        "r.volunteer AS volunteer, sum(r.minutes) AS minutes, count(*) AS records")
+    recursive, _, members = subtree.partition(") SELECT ")
     return (
-        "SELECT status, grouping, k1, k2, month, sum(minutes), sum(records), count(*) FROM ("
-        + " UNION ALL ".join(named) + ") GROUP BY 1, 2, 3, 4, 5"
+        f"{recursive}) SELECT status, grouping, k1, k2, month, sum(minutes), sum(records), count(*) FROM ("
+        + " UNION ALL ".join([*named, "SELECT " + members]) + ") GROUP BY 1, 2, 3, 4, 5"
     )
 
 
@@ -150,6 +171,11 @@ operations = st.lists(
         st.tuples(st.just("move"), st.integers(0, len(ACTIVITY_DAYS) - 1), st.integers(0, 2)),
         st.tuples(st.just("organisation"), st.integers(0, 5)),
         st.tuples(st.just("reparent"), st.integers(0, 5), st.integers(0, 6)),
+        st.tuples(st.just("organiser"), st.integers(0, len(ACTIVITY_DAYS) - 1), st.integers(0, 6)),
+        st.tuples(st.just("rename"), st.integers(0, VOLUNTEERS - 1), st.integers(0, 3)),
+        st.tuples(st.just("anonymise"), st.integers(0, VOLUNTEERS - 1)),
+        st.tuples(st.just("merge"), st.integers(0, VOLUNTEERS - 1), st.integers(0, VOLUNTEERS - 1)),
+        st.tuples(st.just("merge_into_new"), st.integers(0, VOLUNTEERS - 1)),
         st.tuples(
             st.sampled_from(("bulk", "bulk_fails", "bulk_abandoned")),
             st.lists(st.tuples(st.integers(0, VOLUNTEERS - 1), st.integers(0, len(ACTIVITY_DAYS) - 1),
@@ -159,10 +185,11 @@ operations = st.lists(
     ),
     max_size=30,
 )
-"""Random writes: log, verify, reject, void, correct (minutes), move an activity to another studio, add an
-organisation under another, move an organisation (with its subtree) under another or to the root (a move
-under itself is refused), and batches through the bulk path (written; failing mid-batch on a duplicate id;
-rolled back by the caller)."""
+"""Random writes: log, verify, reject, void, correct (minutes), move an activity to another studio or
+organiser, add an organisation under another, move an organisation (with its subtree) under another or to the
+root (a move under itself is refused), rename, anonymise or merge volunteers' people (into a new volunteer without a document, whose registration
+takes over the records, or into a new person without a registration, which moves the registration to them), and batches
+through the bulk path (written; failing mid-batch on a duplicate id; rolled back by the caller)."""
 
 
 def bulk_rows(registry: volreg.Registry, world: tuple[list[Any], list[Any]],
@@ -217,6 +244,25 @@ def apply(registry: volreg.Registry, world: tuple[list[Any], list[Any]], ops: li
                     with registry.transaction():
                         registry.db.execute("UPDATE organisations SET parent = ? WHERE id = ?",
                                             [parent, organisations[op[1] % len(organisations)]])
+            elif op[0] == "organiser":
+                organisations = [o.id for o in registry.organisations()]
+                registry.db.execute("UPDATE activities SET organiser = ? WHERE id = ?",
+                                    [organisations[op[2] % len(organisations)], activities[op[1]].id])
+            elif op[0] == "rename":
+                registry.update_person(volunteers[op[1]].person, name=f"改名{op[2]}")
+            elif op[0] == "anonymise":
+                registry.anonymise(volunteers[op[1]].person)
+            elif op[0] == "merge":
+                # A registration without a document takes over another one: its records change volunteer.
+                twin = registry.register_volunteer(f"同名{op[1]}", id_type="none", registered_on="2023-01-01")
+                registry.log_service(twin, activities[op[2] % len(activities)], start=f"{ACTIVITY_DAYS[op[2]]} 16:00",
+                                     minutes=30)
+                registry.merge_people(twin.person, volunteers[op[1]].person, by="管理员", reason="重复")
+                volunteers[op[1]] = registry.volunteer(twin.id)
+            elif op[0] == "merge_into_new":
+                kept = registry.add_person(f"新人{op[1]}")
+                registry.merge_people(kept, volunteers[op[1]].person, by="管理员", reason="重复")
+                volunteers[op[1]] = registry.volunteer(volunteers[op[1]].id)
             elif op[0] == "move":
                 # An import may change an activity's studio (volreg.io.kinds updates the row in place).
                 registry.db.execute("UPDATE activities SET studio = ? WHERE id = ?", [studios[op[2]], activities[op[1]].id])
@@ -261,6 +307,26 @@ def test_a_failed_write_leaves_the_summaries_as_they_were(registry: volreg.Regis
     assert_summaries_exact(registry)
 
 
+def _before_m015(registry: volreg.Registry) -> None:
+    """Make a registry look as it was written before m015: no subtree rows, no number and name on the
+    volunteer summaries, the indexes of m014 and none of the triggers m015 added (the others are
+    reinstalled by m015 as they are today, so nothing may write before the registry is opened again)."""
+    db = registry.db
+    for index in ("summary_volunteers_stars", "summary_volunteer_years_number"):
+        db.execute(f"DROP INDEX {index}")
+    for table in ("summary_volunteers", "summary_volunteer_years"):
+        for column in ("number", "name"):
+            db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    db.execute("CREATE INDEX summary_volunteers_minutes ON summary_volunteers(status, minutes, volunteer, records)")
+    db.execute("CREATE INDEX summary_volunteer_years_cover ON summary_volunteer_years(status, year, volunteer, minutes, "
+               "records)")
+    for name in ("summary_people_name", "summary_volunteer_label"):
+        db.execute(f"DROP TRIGGER {name}")
+    for table in ("summary_group_members", "summary_groups"):
+        db.execute(f"DELETE FROM {table} WHERE grouping = 'subtree'")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm015_query_summaries'")
+
+
 def test_an_upgraded_database_gets_its_summaries_from_the_existing_records(tmp_path: Any) -> None:
     """Migration m005 backfills the summaries from the records a database already holds."""
     path = tmp_path / "old.db"
@@ -271,6 +337,7 @@ def test_an_upgraded_database_gets_its_summaries_from_the_existing_records(tmp_p
             if n:
                 registry.verify_service(record, by="审核员")
         # Make it look like a database written before m005: no summaries, no triggers.
+        _before_m015(registry)
         for name in ("summary_record_insert", "summary_record_delete", "summary_record_update",
                      "summary_activity_update", "summary_activity_rekey", "summary_delta_apply"):
             registry.db.execute(f"DROP TRIGGER {name}")
@@ -292,6 +359,7 @@ def test_an_upgraded_database_gets_its_year_summary_and_closure(tmp_path: Any) -
         for n, volunteer in enumerate(volunteers):
             registry.verify_service(registry.log_service(volunteer, activities[n], start=f"{ACTIVITY_DAYS[n]} 09:00",
                                                          minutes=30 + n), by="审核员")
+        _before_m015(registry)
         for name in ("organisation_tree_insert", "organisation_tree_reparent", "organisation_tree_rekey",
                      "organisation_tree_delete"):
             registry.db.execute(f"DROP TRIGGER {name}")
