@@ -129,6 +129,11 @@ def questions(registry: volreg.Registry) -> list[tuple[str, Any]]:
         ("one volunteer by month", lambda: volreg.hours(registry, by="month", volunteer=volunteer)),
         ("subtree by month", lambda: volreg.hours(registry, by="month", organisation=city)),
         ("subtree by month in 2024", lambda: volreg.hours(registry, by="month", organisation=city, **year)),
+        ("subtree in total", lambda: volreg.hours(registry, organisation=community)),
+        ("subtree by quarter", lambda: volreg.hours(registry, by="quarter", organisation=city)),
+        ("subtree by month, every status", lambda: volreg.hours(
+            registry, by="month", organisation=city, status=("verified", "pending", "rejected", "superseded", "void"))),
+        ("subtree top months", lambda: volreg.hours(registry, by="month", organisation=city, top=2)),
         ("subtree activities", lambda: volreg.activity_counts(registry, by="category", organisation=city)),
         ("volunteers in a year", lambda: volreg.hours(registry, by="volunteer", start="2024-01-01", end="2025-01-01")),
         ("volunteers in two years", lambda: volreg.hours(registry, by=("volunteer", "year"), start="2023-01-01",
@@ -377,6 +382,30 @@ def test_an_upgraded_database_gets_its_year_summary_and_closure(tmp_path: Any) -
         assert_summaries_exact(registry)
         assert 3 == registry.db.execute("SELECT count(*) FROM organisation_tree WHERE descendant = ?",
                                         [next(registry.organisations(kind="community")).id]).fetchone()[0]
+
+
+def test_moving_an_organisation_moves_its_volunteers_between_the_subtrees_above(registry: volreg.Registry) -> None:
+    """A community moved out from under the city takes its volunteers out of the city's month (the city keeps
+    its own), and back under it brings them back; the counts agree with a recount each time."""
+    volunteers, activities = build_world(registry)
+    city = next(registry.organisations(kind="city_office"))
+    community = next(registry.organisations(kind="community"))
+    january = registry.add_activity("市级活动", category="敬老助老", start="2024-01-20 08:00", end="2024-01-20 17:00",
+                                    organiser=city)
+    for volunteer, activity, day in ((volunteers[0], activities[1], "2024-01-15"), (volunteers[1], january, "2024-01-20")):
+        registry.verify_service(registry.log_service(volunteer, activity, start=f"{day} 09:00", minutes=60), by="审核员")
+
+    def january_at_city() -> tuple[int, int]:
+        row = volreg.hours(registry, by="month", organisation=city, start="2024-01-01", end="2024-02-01")[0]
+        return row["minutes"], row["volunteers"]
+
+    assert (120, 2) == january_at_city()
+    registry.db.execute("UPDATE organisations SET parent = NULL WHERE id = ?", [community.id])
+    assert (60, 1) == january_at_city()
+    assert_summaries_exact(registry)
+    registry.db.execute("UPDATE organisations SET parent = ? WHERE id = ?", [city.id, community.id])
+    assert (120, 2) == january_at_city()
+    assert_summaries_exact(registry)
 
 
 def test_an_organisation_cannot_be_moved_under_itself(registry: volreg.Registry) -> None:
