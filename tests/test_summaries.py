@@ -299,6 +299,17 @@ def test_summaries_match_the_records_after_random_writes(ops: list[tuple[Any, ..
         assert_fast_paths_agree(registry, monkeypatch)
 
 
+def test_hours_without_round_equal_round() -> None:
+    """The hours the fast paths compute without ROUND are the very floats ROUND(minutes / 60.0, 2) gives."""
+    conn = sqlite3.connect(":memory:")
+    differ = conn.execute(
+        "WITH RECURSIVE n(m) AS (SELECT 0 UNION ALL SELECT m + 1 FROM n WHERE m < 1000000) "
+        f"SELECT count(*), min(m) FROM n WHERE {summaries.hours_expr('m')} IS NOT ROUND(m / 60.0, 2)").fetchone()
+    assert (0, None) == differ
+    assert [0.0, 0.02, 0.03, 1.0, 2.52] == [conn.execute(f"SELECT {summaries.hours_expr(str(m))}").fetchone()[0]
+                                           for m in (0, 1, 2, 60, 151)]
+
+
 def test_a_failed_write_leaves_the_summaries_as_they_were(registry: volreg.Registry) -> None:
     """A rolled-back transaction rolls back its summary changes too."""
     volunteers, activities = build_world(registry)
