@@ -14,6 +14,7 @@ from strategies import ACTIVITY_DAYS, SLOTS, VOLUNTEERS, build_world
 
 import volreg
 from volreg.base import new_id
+from volreg.erasure import pseudonym
 from volreg.model import ServiceRecord
 from volreg.store import summaries
 from volreg.store.summaries import insert_records
@@ -328,6 +329,9 @@ def _before_m015(registry: volreg.Registry) -> None:
     volunteer summaries, the indexes of m014 and none of the triggers m015 added (the others are
     reinstalled by m015 as they are today, so nothing may write before the registry is opened again)."""
     db = registry.db
+    for name in ("summary_people_name", "summary_volunteer_label", "summary_volunteers_label",
+                 "summary_volunteer_years_label"):
+        db.execute(f"DROP TRIGGER {name}")
     for index in ("summary_volunteers_stars", "summary_volunteer_years_number"):
         db.execute(f"DROP INDEX {index}")
     for table in ("summary_volunteers", "summary_volunteer_years"):
@@ -336,8 +340,6 @@ def _before_m015(registry: volreg.Registry) -> None:
     db.execute("CREATE INDEX summary_volunteers_minutes ON summary_volunteers(status, minutes, volunteer, records)")
     db.execute("CREATE INDEX summary_volunteer_years_cover ON summary_volunteer_years(status, year, volunteer, minutes, "
                "records)")
-    for name in ("summary_people_name", "summary_volunteer_label"):
-        db.execute(f"DROP TRIGGER {name}")
     for table in ("summary_group_members", "summary_groups"):
         db.execute(f"DELETE FROM {table} WHERE grouping = 'subtree'")
     db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm015_query_summaries'")
@@ -416,6 +418,34 @@ def test_moving_an_organisation_moves_its_volunteers_between_the_subtrees_above(
     assert_summaries_exact(registry)
     registry.db.execute("UPDATE organisations SET parent = ? WHERE id = ?", [city.id, community.id])
     assert (120, 2) == january_at_city()
+    assert_summaries_exact(registry)
+
+
+def test_names_beside_the_totals_follow_renames_anonymisation_and_merges(registry: volreg.Registry) -> None:
+    """Star levels and a year's volunteers show each volunteer's current name and number after their person is
+    renamed, anonymised, merged into a new person (the registration moves) or merged away (another
+    registration takes over their records)."""
+    volunteers, activities = build_world(registry)
+    for n, volunteer in enumerate(volunteers):
+        registry.verify_service(registry.log_service(volunteer, activities[1], start=f"{ACTIVITY_DAYS[1]} {9 + n}:00",
+                                                     minutes=30 + n), by="审核员")
+
+    def names() -> set[tuple[Any, ...]]:
+        year = volreg.hours(registry, by="volunteer", start="2024-01-01", end="2025-01-01")
+        stars = {(r["volunteer"], r["volunteer_name"]) for r in volreg.star_levels(registry)}
+        assert stars >= {(r["volunteer"], r["volunteer_name"]) for r in year}
+        return {(r["volunteer"], r["volunteer_name"], r["volunteer_number"]) for r in year}
+
+    registry.update_person(volunteers[0].person, name="改名")
+    assert (volunteers[0].id, "改名", volunteers[0].number) in names()
+    kept = registry.add_person("新人")
+    registry.merge_people(kept, volunteers[1].person, by="管理员", reason="重复")
+    assert (volunteers[1].id, "新人", volunteers[1].number) in names()
+    twin = registry.register_volunteer("同名", id_type="none", registered_on="2023-01-01")
+    registry.merge_people(twin.person, volunteers[2].person, by="管理员", reason="重复")
+    assert (twin.id, "同名", twin.number) in names()
+    registry.anonymise(twin.person)
+    assert {r[1] for r in names()} == {"改名", "新人", pseudonym(twin.person)}
     assert_summaries_exact(registry)
 
 

@@ -76,12 +76,6 @@ _GROUPINGS_DELTA = (("organisation", "new.organiser", "''", "new.month"), ("stud
 _STATUSES = "('pending', 'verified', 'rejected', 'superseded', 'void')"
 
 
-def _label(volunteer: str) -> str:
-    """The volunteer's number and their person's name, as two scalar subqueries (``number, name``)."""
-    return (f"(SELECT number FROM volunteers WHERE id = {volunteer}), "
-            f"(SELECT p.name FROM volunteers v JOIN people p ON p.id = v.person WHERE v.id = {volunteer})")
-
-
 # The subtree rows of organisation ``{o}``'s proper ancestors (through the closure as it stands) beside the
 # subtree rows of ``{o}`` itself (``s``): what moving ``{o}`` takes from its old ancestors and gives its new ones.
 _SUBTREE_OF = (
@@ -134,14 +128,13 @@ def _apply_delta() -> str:
         "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records",
         "DELETE FROM summary_volunteer_months WHERE status = new.status AND volunteer = new.volunteer "
         "AND month = new.month AND records = 0",
-        "INSERT INTO summary_volunteer_years (status, year, volunteer, minutes, records, number, name) "
-        "VALUES (new.status, CAST(substr(new.month, 1, 4) AS INTEGER), new.volunteer, new.sign * new.minutes, new.sign, "
-        f"{_label('new.volunteer')}) "
+        "INSERT INTO summary_volunteer_years (status, year, volunteer, minutes, records) "
+        "VALUES (new.status, CAST(substr(new.month, 1, 4) AS INTEGER), new.volunteer, new.sign * new.minutes, new.sign) "
         "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records",
         "DELETE FROM summary_volunteer_years WHERE status = new.status AND year = CAST(substr(new.month, 1, 4) AS INTEGER) "
         "AND volunteer = new.volunteer AND records = 0",
-        "INSERT INTO summary_volunteers (status, volunteer, minutes, records, number, name) "
-        f"VALUES (new.status, new.volunteer, new.sign * new.minutes, new.sign, {_label('new.volunteer')}) "
+        "INSERT INTO summary_volunteers (status, volunteer, minutes, records) "
+        "VALUES (new.status, new.volunteer, new.sign * new.minutes, new.sign) "
         "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records",
         "DELETE FROM summary_volunteers WHERE status = new.status AND volunteer = new.volunteer AND records = 0",
     ]
@@ -234,8 +227,15 @@ TRIGGERS: dict[str, str] = {
     "BEGIN SELECT RAISE(ABORT, 'an organisation id never changes'); END",
     "organisation_tree_delete": "AFTER DELETE ON organisations BEGIN "
     "DELETE FROM organisation_tree WHERE descendant = old.id OR ancestor = old.id; END",
-    # The number and name beside each volunteer's summary rows follow the person's name, the volunteer's
+    # A volunteer's new summary row (from a trigger, a batch, or a row restored without them) gets their
+    # number and name; an existing row keeps them, and they follow the person's name, the volunteer's
     # number and the person the registration belongs to (a merge moves a registration to the kept person).
+    **{
+        f"{table}_label": f"AFTER INSERT ON {table} WHEN new.number IS NULL BEGIN "
+        f"UPDATE {table} SET (number, name) = (SELECT v.number, p.name FROM volunteers v JOIN people p "
+        "ON p.id = v.person WHERE v.id = new.volunteer) WHERE rowid = new.rowid; END"
+        for table in ("summary_volunteers", "summary_volunteer_years")
+    },
     "summary_people_name": "AFTER UPDATE OF name ON people WHEN old.name IS NOT new.name BEGIN "
     f"UPDATE summary_volunteers SET name = new.name WHERE status IN {_STATUSES} "
     "AND volunteer IN (SELECT id FROM volunteers WHERE person = new.id); "
@@ -276,15 +276,15 @@ _VOLUNTEER_MONTHS = (
     "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records"
 )
 _VOLUNTEER_YEARS = (
-    "INSERT INTO summary_volunteer_years (status, year, volunteer, minutes, records, number, name) "
-    "SELECT r.status, CAST(substr(r.start, 1, 4) AS INTEGER), r.volunteer, sum(r.minutes), count(*), "
-    f"{_label('r.volunteer')} FROM service_records AS r NOT INDEXED WHERE r.rowid > ? GROUP BY 1, 2, 3 "
+    "INSERT INTO summary_volunteer_years (status, year, volunteer, minutes, records) "
+    "SELECT status, CAST(substr(start, 1, 4) AS INTEGER), volunteer, sum(minutes), count(*) "
+    "FROM service_records NOT INDEXED WHERE rowid > ? GROUP BY 1, 2, 3 "
     "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records"
 )
 _VOLUNTEERS = (
-    "INSERT INTO summary_volunteers (status, volunteer, minutes, records, number, name) "
-    f"SELECT r.status, r.volunteer, sum(r.minutes), count(*), {_label('r.volunteer')} "
-    "FROM service_records AS r NOT INDEXED WHERE r.rowid > ? GROUP BY 1, 2 "
+    "INSERT INTO summary_volunteers (status, volunteer, minutes, records) "
+    "SELECT status, volunteer, sum(minutes), count(*) FROM service_records NOT INDEXED WHERE rowid > ? "
+    "GROUP BY 1, 2 "
     "ON CONFLICT DO UPDATE SET minutes = minutes + excluded.minutes, records = records + excluded.records"
 )
 _GROUPINGS = (
