@@ -21,7 +21,7 @@ from volreg.store.summaries import insert_records
 from volreg.timeutil import get_zone
 
 SUMMARY_TABLES = ("summary_volunteer_months", "summary_volunteer_years", "summary_volunteers", "summary_groups",
-                  "summary_group_members", "organisation_tree")
+                  "summary_group_members", "organisation_tree", "summary_unserved")
 
 # A volunteer's number and their person's name, looked up afresh (the summaries keep a copy beside each row).
 _LABEL = ("(SELECT v.number FROM volunteers v WHERE v.id = r.volunteer), "
@@ -57,6 +57,8 @@ EXPECTED = {
         )
     ),
     "subtree members": _SUBTREE,
+    "summary_unserved": "SELECT v.id, v.number, p.name FROM volunteers v JOIN people p ON p.id = v.person "
+    "WHERE v.id NOT IN (SELECT volunteer FROM service_records WHERE status = 'verified')",
 }
 COLUMNS = {
     "summary_volunteer_months": "status, volunteer, month, minutes, records",
@@ -65,6 +67,7 @@ COLUMNS = {
     "organisation_tree": "ancestor, descendant, depth",
     "summary_group_members": "status, grouping, k1, k2, month, volunteer, minutes, records",
     "summary_groups": "status, grouping, k1, k2, month, minutes, records, volunteers",
+    "summary_unserved": "volunteer, number, name",
 }
 
 
@@ -330,8 +333,10 @@ def _before_m015(registry: volreg.Registry) -> None:
     reinstalled by m015 as they are today, so nothing may write before the registry is opened again)."""
     db = registry.db
     for name in ("summary_people_name", "summary_volunteer_label", "summary_volunteers_label",
-                 "summary_volunteer_years_label"):
+                 "summary_volunteer_years_label", "summary_unserved_registered", "summary_unserved_gone",
+                 "summary_unserved_served", "summary_unserved_unserved"):
         db.execute(f"DROP TRIGGER {name}")
+    db.execute("DROP TABLE summary_unserved")
     for index in ("summary_volunteers_stars", "summary_volunteer_years_number"):
         db.execute(f"DROP INDEX {index}")
     for table in ("summary_volunteers", "summary_volunteer_years"):
@@ -446,6 +451,18 @@ def test_names_beside_the_totals_follow_renames_anonymisation_and_merges(registr
     assert (twin.id, "同名", twin.number) in names()
     registry.anonymise(twin.person)
     assert {r[1] for r in names()} == {"改名", "新人", pseudonym(twin.person)}
+    assert_summaries_exact(registry)
+
+
+def test_a_volunteer_whose_verified_service_is_voided_is_listed_last_again(registry: volreg.Registry) -> None:
+    """Star levels list volunteers without verified service after everyone else, by number: one whose only
+    verified record is voided moves back there."""
+    volunteers, activities = build_world(registry)
+    record = registry.log_service(volunteers[2], activities[1], start=f"{ACTIVITY_DAYS[1]} 09:00", minutes=45)
+    registry.verify_service(record, by="审核员")
+    assert [volunteers[2].id, volunteers[0].id, volunteers[1].id] == volreg.star_levels(registry).column("volunteer")
+    registry.void_service(record, by="审核员", reason="撤回")
+    assert [v.id for v in volunteers] == volreg.star_levels(registry).column("volunteer")
     assert_summaries_exact(registry)
 
 

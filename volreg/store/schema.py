@@ -929,7 +929,9 @@ def m015_query_summaries(db: Database) -> None:
     - ``number`` and ``name`` on ``summary_volunteers`` and ``summary_volunteer_years``, with indexes in the
       orders the answers are read in (everyone by minutes for star levels and top lists; a year's volunteers
       by number), so those pages read one index and look up nothing per row.  They replace the indexes
-      ``summary_volunteers_minutes`` and ``summary_volunteer_years_cover``, whose orders they extend.
+      ``summary_volunteers_minutes`` and ``summary_volunteer_years_cover``, whose orders they extend;
+    - ``summary_unserved`` (volunteer, number, name): every volunteer without verified service, whom star
+      levels list last, in number order from one index instead of probing the summary for every volunteer.
 
     Everything is backfilled from the summaries already kept, and the triggers are reinstalled from
     :data:`volreg.store.summaries.TRIGGERS`, which now keep these exact too (records, activities moving
@@ -953,6 +955,15 @@ def m015_query_summaries(db: Database) -> None:
         CREATE INDEX summary_volunteers_stars ON summary_volunteers(status, minutes DESC, number, volunteer, name, records);
         CREATE INDEX summary_volunteer_years_number
             ON summary_volunteer_years(status, year, number, volunteer, name, minutes, records);
+        CREATE TABLE summary_unserved (
+            volunteer TEXT PRIMARY KEY,
+            number TEXT,
+            name TEXT
+        );
+        CREATE INDEX summary_unserved_number ON summary_unserved(number, volunteer, name);
+        INSERT INTO summary_unserved (volunteer, number, name) SELECT v.id, v.number, p.name
+            FROM volunteers v JOIN people p ON p.id = v.person WHERE NOT EXISTS
+            (SELECT 1 FROM summary_volunteers g WHERE g.status = 'verified' AND g.volunteer = v.id);
         INSERT INTO summary_group_members (status, grouping, k1, k2, month, volunteer, minutes, records)
             SELECT m.status, 'subtree', t.ancestor, '', m.month, m.volunteer, sum(m.minutes), sum(m.records)
             FROM summary_group_members m JOIN organisation_tree t ON t.descendant = m.k1

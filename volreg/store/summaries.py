@@ -9,6 +9,8 @@ rows instead of millions of records:
 - ``summary_groups``: per status, grouping (``organisation``, ``studio`` by month; ``studio_category``
   over all time, ``month`` = ``''``), its keys and month, with the *distinct* volunteer count kept exact
   by ``summary_group_members`` (one row per volunteer in the group, with their own totals);
+- ``summary_unserved``: every volunteer with no verified service (no verified row in ``summary_volunteers``),
+  with their number and name, so star levels list them last from one index;
 - ``organisation_tree``: the closure of the organisation tree (every ancestor with every descendant, itself
   included at depth 0), so an organisation's subtree is one indexed range instead of a recursive query;
 - the ``subtree`` grouping of ``summary_groups`` and ``summary_group_members``: per status, organisation
@@ -16,7 +18,8 @@ rows instead of millions of records:
   volunteers, so an organisation's subtree per month is one index range, distinct volunteers included.
 
 ``summary_volunteers`` and ``summary_volunteer_years`` also carry each volunteer's public ``number`` and
-``name`` (the person's), so that a page of volunteers in number or minutes order reads one index and looks
+``name`` (the person's), as does ``summary_unserved``, so that a page of volunteers in number or minutes order
+reads one index and looks
 nothing up per row; triggers on ``people.name`` and on ``volunteers.number``/``person`` keep them current
 (anonymisation and merging change both).
 
@@ -190,6 +193,13 @@ _MOVED = (
     "coalesce({a}.studio, ''), coalesce({a}.category, '') FROM service_records r WHERE r.activity = {a}.id"
 )
 
+# Volunteer {v} into summary_unserved, if they exist and have no verified service.
+_UNSERVED = (
+    "INSERT OR REPLACE INTO summary_unserved (volunteer, number, name) SELECT v.id, v.number, p.name "
+    "FROM volunteers v JOIN people p ON p.id = v.person WHERE v.id = {v} AND NOT EXISTS "
+    "(SELECT 1 FROM summary_volunteers g WHERE g.status = 'verified' AND g.volunteer = v.id)"
+)
+
 TRIGGERS: dict[str, str] = {
     "summary_delta_apply": f"AFTER INSERT ON summary_delta BEGIN {_apply_delta()}; END",
     # Off while a batch of insert_records is being written: the batch reaches the summaries set-based.
@@ -241,14 +251,28 @@ TRIGGERS: dict[str, str] = {
     "AND volunteer IN (SELECT id FROM volunteers WHERE person = new.id); "
     "UPDATE summary_volunteer_years SET name = new.name WHERE (status, year, volunteer) IN "
     "(SELECT status, CAST(substr(month, 1, 4) AS INTEGER), volunteer FROM summary_volunteer_months "
-    f"WHERE status IN {_STATUSES} AND volunteer IN (SELECT id FROM volunteers WHERE person = new.id)); END",
+    f"WHERE status IN {_STATUSES} AND volunteer IN (SELECT id FROM volunteers WHERE person = new.id)); "
+    "UPDATE summary_unserved SET name = new.name WHERE volunteer IN (SELECT id FROM volunteers WHERE person = new.id); "
+    "END",
     "summary_volunteer_label": "AFTER UPDATE OF number, person ON volunteers "
     "WHEN old.number IS NOT new.number OR old.person IS NOT new.person BEGIN "
     "UPDATE summary_volunteers SET number = new.number, name = (SELECT name FROM people WHERE id = new.person) "
     f"WHERE status IN {_STATUSES} AND volunteer = new.id; "
     "UPDATE summary_volunteer_years SET number = new.number, name = (SELECT name FROM people WHERE id = new.person) "
     "WHERE (status, year, volunteer) IN (SELECT status, CAST(substr(month, 1, 4) AS INTEGER), volunteer "
-    f"FROM summary_volunteer_months WHERE status IN {_STATUSES} AND volunteer = new.id); END",
+    f"FROM summary_volunteer_months WHERE status IN {_STATUSES} AND volunteer = new.id); "
+    "UPDATE summary_unserved SET number = new.number, name = (SELECT name FROM people WHERE id = new.person) "
+    "WHERE volunteer = new.id; END",
+    # summary_unserved: every volunteer without a verified summary row (no verified service), so that star
+    # levels list them after everyone else from one index instead of probing the summary for each volunteer.
+    "summary_unserved_registered": "AFTER INSERT ON volunteers BEGIN "
+    f"{_UNSERVED.format(v='new.id')}; END",
+    "summary_unserved_gone": "AFTER DELETE ON volunteers BEGIN "
+    "DELETE FROM summary_unserved WHERE volunteer = old.id; END",
+    "summary_unserved_served": "AFTER INSERT ON summary_volunteers WHEN new.status = 'verified' BEGIN "
+    "DELETE FROM summary_unserved WHERE volunteer = new.volunteer; END",
+    "summary_unserved_unserved": "AFTER DELETE ON summary_volunteers WHEN old.status = 'verified' BEGIN "
+    f"{_UNSERVED.format(v='old.volunteer')}; END",
 }
 """Every trigger that keeps the summaries and the organisation closure exact, by name (``CREATE TRIGGER name``
 followed by the text)."""
@@ -638,10 +662,8 @@ def stars_sql(limits: Sequence[int]) -> tuple[str, list[Any]]:
             f"summary_volunteers_stars WHERE {where} ORDER BY g.minutes DESC, g.number)"
         )
     sql, nobody_params = star_columns_sql(
-        "(SELECT v.id AS volunteer, p.name AS volunteer_name, 0 AS minutes FROM volunteers v "
-        "INDEXED BY volunteers_number_cover JOIN people p INDEXED BY people_name_cover ON p.id = v.person "
-        "WHERE NOT EXISTS (SELECT 1 FROM summary_volunteers g WHERE g.status = 'verified' AND g.volunteer = v.id) "
-        "ORDER BY v.number)",
+        "(SELECT u.volunteer AS volunteer, u.name AS volunteer_name, 0 AS minutes FROM summary_unserved u "
+        "INDEXED BY summary_unserved_number ORDER BY u.number)",
         None,
         limits,
     )
