@@ -956,9 +956,10 @@ def m015_query_summaries(db: Database) -> None:
         CREATE INDEX summary_volunteer_years_number
             ON summary_volunteer_years(status, year, number, volunteer, name, minutes, records);
         CREATE TABLE summary_unserved (
-            volunteer TEXT PRIMARY KEY,
+            volunteer TEXT NOT NULL,
             number TEXT,
-            name TEXT
+            name TEXT,
+            PRIMARY KEY (volunteer) ON CONFLICT REPLACE
         );
         CREATE INDEX summary_unserved_number ON summary_unserved(number, volunteer, name);
         INSERT INTO summary_unserved (volunteer, number, name) SELECT v.id, v.number, p.name
