@@ -18,10 +18,10 @@ rows instead of millions of records:
   volunteers, so an organisation's subtree per month is one index range, distinct volunteers included.
 
 ``summary_volunteers`` and ``summary_volunteer_years`` also carry each volunteer's public ``number`` and
-``name`` (the person's), as does ``summary_unserved``, so that a page of volunteers in number or minutes order
-reads one index and looks
-nothing up per row; triggers on ``people.name`` and on ``volunteers.number``/``person`` keep them current
-(anonymisation and merging change both).
+``name`` (the person's), as does ``summary_unserved``, so that a page of volunteers in number or minutes
+order reads one index and looks nothing up per row: a trigger on each table fills them in for a new row,
+and triggers on ``people.name`` and on ``volunteers.number``/``person`` keep them current (anonymisation
+and merging change both).
 
 A record counts in the month and year in which it starts locally: the first characters of its local
 ``start`` text (``2024-03-05T09:00:00+08:00``, or ``2024-03-05`` for a record kept by the day only).
@@ -46,9 +46,9 @@ order, with the same types as the query on ``service_records``: ``tests/test_sum
 ways on random ledgers (``registry.session.summaries = False`` makes the query functions recount).
 
 The migrations that create the tables (``m005_summaries``, ``m007_bulk_summaries``, ``m014_speed``,
-``m015_query_summaries``) keep
-the SQL they shipped with; ``m014_speed`` (re)installs the triggers from :data:`TRIGGERS`, and a later
-change of a trigger here comes with a migration that calls :func:`install_triggers` again.
+``m015_query_summaries``) keep the SQL they shipped with; ``m014_speed`` and ``m015_query_summaries``
+(re)install the triggers from :data:`TRIGGERS`, and a later change of a trigger here comes with a migration
+that calls :func:`install_triggers` again.
 """
 
 from __future__ import annotations
