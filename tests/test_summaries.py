@@ -14,21 +14,35 @@ from strategies import ACTIVITY_DAYS, SLOTS, VOLUNTEERS, build_world
 
 import volreg
 from volreg.base import new_id
+from volreg.erasure import pseudonym
 from volreg.model import ServiceRecord
 from volreg.store import summaries
 from volreg.store.summaries import insert_records
 from volreg.timeutil import get_zone
 
 SUMMARY_TABLES = ("summary_volunteer_months", "summary_volunteer_years", "summary_volunteers", "summary_groups",
-                  "summary_group_members", "organisation_tree")
+                  "summary_group_members", "organisation_tree", "summary_unserved")
+
+# A volunteer's number and their person's name, looked up afresh (the summaries keep a copy beside each row).
+_LABEL = ("(SELECT v.number FROM volunteers v WHERE v.id = r.volunteer), "
+          "(SELECT p.name FROM volunteers v JOIN people p ON p.id = v.person WHERE v.id = r.volunteer)")
+# The records of an organisation's subtree: each record once for its organiser and every organisation above it,
+# found by walking up the parents (not through the closure the summaries keep).
+_SUBTREE = ("WITH RECURSIVE up(organisation, ancestor) AS (SELECT id, id FROM organisations UNION ALL "
+            "SELECT up.organisation, o.parent FROM up JOIN organisations o ON o.id = up.ancestor "
+            "WHERE o.parent IS NOT NULL) "
+            "SELECT r.status, 'subtree', up.ancestor, '', substr(r.start, 1, 7), r.volunteer, sum(r.minutes), count(*) "
+            "FROM service_records r JOIN activities a ON a.id = r.activity JOIN up ON up.organisation = a.organiser "
+            "GROUP BY 1, 2, 3, 4, 5, 6")
 
 # What each summary table must hold, computed from the records alone.
 EXPECTED = {
     "summary_volunteer_months": "SELECT status, volunteer, substr(start, 1, 7), sum(minutes), count(*) "
     "FROM service_records GROUP BY 1, 2, 3",
-    "summary_volunteer_years": "SELECT status, CAST(substr(start, 1, 4) AS INTEGER), volunteer, sum(minutes), count(*) "
-    "FROM service_records GROUP BY 1, 2, 3",
-    "summary_volunteers": "SELECT status, volunteer, sum(minutes), count(*) FROM service_records GROUP BY 1, 2",
+    "summary_volunteer_years": "SELECT r.status, CAST(substr(r.start, 1, 4) AS INTEGER), r.volunteer, sum(r.minutes), "
+    f"count(*), {_LABEL} FROM service_records r GROUP BY 1, 2, 3",
+    "summary_volunteers": f"SELECT r.status, r.volunteer, sum(r.minutes), count(*), {_LABEL} "
+    "FROM service_records r GROUP BY 1, 2",
     # The closure of the tree, walked from each organisation up through its parents.
     "organisation_tree": "WITH RECURSIVE up(ancestor, descendant, depth) AS (SELECT id, id, 0 FROM organisations "
     "UNION ALL SELECT o.parent, up.descendant, up.depth + 1 FROM up JOIN organisations o ON o.id = up.ancestor "
@@ -42,14 +56,18 @@ EXPECTED = {
             ("studio_category", "coalesce(a.studio, '')", "coalesce(a.category, '')", "''"),
         )
     ),
+    "subtree members": _SUBTREE,
+    "summary_unserved": "SELECT v.id, v.number, p.name FROM volunteers v JOIN people p ON p.id = v.person "
+    "WHERE v.id NOT IN (SELECT volunteer FROM service_records WHERE status = 'verified')",
 }
 COLUMNS = {
     "summary_volunteer_months": "status, volunteer, month, minutes, records",
-    "summary_volunteer_years": "status, year, volunteer, minutes, records",
-    "summary_volunteers": "status, volunteer, minutes, records",
+    "summary_volunteer_years": "status, year, volunteer, minutes, records, number, name",
+    "summary_volunteers": "status, volunteer, minutes, records, number, name",
     "organisation_tree": "ancestor, descendant, depth",
     "summary_group_members": "status, grouping, k1, k2, month, volunteer, minutes, records",
     "summary_groups": "status, grouping, k1, k2, month, minutes, records, volunteers",
+    "summary_unserved": "volunteer, number, name",
 }
 
 
@@ -58,6 +76,8 @@ def assert_summaries_exact(registry: volreg.Registry) -> None:
     for table in SUMMARY_TABLES:
         query = _groups_query() if table == "summary_groups" else EXPECTED[table]
         expected = sorted(tuple(r) for r in registry.db.execute(query).fetchall())
+        if table == "summary_group_members":
+            expected = sorted(expected + [tuple(r) for r in registry.db.execute(EXPECTED["subtree members"])])
         stored = sorted(tuple(r) for r in registry.db.execute(f"SELECT {COLUMNS[table]} FROM {table}").fetchall())
         assert expected == stored, table
     assert registry.db.execute("SELECT count(*) FROM summary_delta").fetchone()[0] == 0
@@ -80,9 +100,14 @@ def _groups_query() -> str:
         named[n] = named[n].replace(
             f"'{name}', {k1}, {k2}, {month},", f"'{name}' AS grouping, {k1} AS k1, {k2} AS k2, {month} AS month,"
         )
+    subtree = EXPECTED["subtree members"].replace(
+        "SELECT r.status, 'subtree', up.ancestor, '', substr(r.start, 1, 7), r.volunteer, sum(r.minutes), count(*)",
+        "SELECT r.status AS status, 'subtree' AS grouping, up.ancestor AS k1, '' AS k2, substr(r.start, 1, 7) AS month, "
+        "r.volunteer AS volunteer, sum(r.minutes) AS minutes, count(*) AS records")
+    recursive, _, members = subtree.partition(") SELECT ")
     return (
-        "SELECT status, grouping, k1, k2, month, sum(minutes), sum(records), count(*) FROM ("
-        + " UNION ALL ".join(named) + ") GROUP BY 1, 2, 3, 4, 5"
+        f"{recursive}) SELECT status, grouping, k1, k2, month, sum(minutes), sum(records), count(*) FROM ("
+        + " UNION ALL ".join([*named, "SELECT " + members]) + ") GROUP BY 1, 2, 3, 4, 5"
     )
 
 
@@ -108,6 +133,11 @@ def questions(registry: volreg.Registry) -> list[tuple[str, Any]]:
         ("one volunteer by month", lambda: volreg.hours(registry, by="month", volunteer=volunteer)),
         ("subtree by month", lambda: volreg.hours(registry, by="month", organisation=city)),
         ("subtree by month in 2024", lambda: volreg.hours(registry, by="month", organisation=city, **year)),
+        ("subtree in total", lambda: volreg.hours(registry, organisation=community)),
+        ("subtree by quarter", lambda: volreg.hours(registry, by="quarter", organisation=city)),
+        ("subtree by month, every status", lambda: volreg.hours(
+            registry, by="month", organisation=city, status=("verified", "pending", "rejected", "superseded", "void"))),
+        ("subtree top months", lambda: volreg.hours(registry, by="month", organisation=city, top=2)),
         ("subtree activities", lambda: volreg.activity_counts(registry, by="category", organisation=city)),
         ("volunteers in a year", lambda: volreg.hours(registry, by="volunteer", start="2024-01-01", end="2025-01-01")),
         ("volunteers in two years", lambda: volreg.hours(registry, by=("volunteer", "year"), start="2023-01-01",
@@ -150,6 +180,11 @@ operations = st.lists(
         st.tuples(st.just("move"), st.integers(0, len(ACTIVITY_DAYS) - 1), st.integers(0, 2)),
         st.tuples(st.just("organisation"), st.integers(0, 5)),
         st.tuples(st.just("reparent"), st.integers(0, 5), st.integers(0, 6)),
+        st.tuples(st.just("organiser"), st.integers(0, len(ACTIVITY_DAYS) - 1), st.integers(0, 6)),
+        st.tuples(st.just("rename"), st.integers(0, VOLUNTEERS - 1), st.integers(0, 3)),
+        st.tuples(st.just("anonymise"), st.integers(0, VOLUNTEERS - 1)),
+        st.tuples(st.just("merge"), st.integers(0, VOLUNTEERS - 1), st.integers(0, VOLUNTEERS - 1)),
+        st.tuples(st.just("merge_into_new"), st.integers(0, VOLUNTEERS - 1)),
         st.tuples(
             st.sampled_from(("bulk", "bulk_fails", "bulk_abandoned")),
             st.lists(st.tuples(st.integers(0, VOLUNTEERS - 1), st.integers(0, len(ACTIVITY_DAYS) - 1),
@@ -159,10 +194,11 @@ operations = st.lists(
     ),
     max_size=30,
 )
-"""Random writes: log, verify, reject, void, correct (minutes), move an activity to another studio, add an
-organisation under another, move an organisation (with its subtree) under another or to the root (a move
-under itself is refused), and batches through the bulk path (written; failing mid-batch on a duplicate id;
-rolled back by the caller)."""
+"""Random writes: log, verify, reject, void, correct (minutes), move an activity to another studio or
+organiser, add an organisation under another, move an organisation (with its subtree) under another or to the
+root (a move under itself is refused), rename, anonymise or merge volunteers' people (into a new volunteer without a document, whose registration
+takes over the records, or into a new person without a registration, which moves the registration to them), and batches
+through the bulk path (written; failing mid-batch on a duplicate id; rolled back by the caller)."""
 
 
 def bulk_rows(registry: volreg.Registry, world: tuple[list[Any], list[Any]],
@@ -217,6 +253,25 @@ def apply(registry: volreg.Registry, world: tuple[list[Any], list[Any]], ops: li
                     with registry.transaction():
                         registry.db.execute("UPDATE organisations SET parent = ? WHERE id = ?",
                                             [parent, organisations[op[1] % len(organisations)]])
+            elif op[0] == "organiser":
+                organisations = [o.id for o in registry.organisations()]
+                registry.db.execute("UPDATE activities SET organiser = ? WHERE id = ?",
+                                    [organisations[op[2] % len(organisations)], activities[op[1]].id])
+            elif op[0] == "rename":
+                registry.update_person(volunteers[op[1]].person, name=f"改名{op[2]}")
+            elif op[0] == "anonymise":
+                registry.anonymise(volunteers[op[1]].person)
+            elif op[0] == "merge":
+                # A registration without a document takes over another one: its records change volunteer.
+                twin = registry.register_volunteer(f"同名{op[1]}", id_type="none", registered_on="2023-01-01")
+                registry.log_service(twin, activities[op[2] % len(activities)], start=f"{ACTIVITY_DAYS[op[2]]} 16:00",
+                                     minutes=30)
+                registry.merge_people(twin.person, volunteers[op[1]].person, by="管理员", reason="重复")
+                volunteers[op[1]] = registry.volunteer(twin.id)
+            elif op[0] == "merge_into_new":
+                kept = registry.add_person(f"新人{op[1]}")
+                registry.merge_people(kept, volunteers[op[1]].person, by="管理员", reason="重复")
+                volunteers[op[1]] = registry.volunteer(volunteers[op[1]].id)
             elif op[0] == "move":
                 # An import may change an activity's studio (volreg.io.kinds updates the row in place).
                 registry.db.execute("UPDATE activities SET studio = ? WHERE id = ?", [studios[op[2]], activities[op[1]].id])
@@ -248,6 +303,17 @@ def test_summaries_match_the_records_after_random_writes(ops: list[tuple[Any, ..
         assert_fast_paths_agree(registry, monkeypatch)
 
 
+def test_hours_without_round_equal_round() -> None:
+    """The hours the fast paths compute without ROUND are the very floats ROUND(minutes / 60.0, 2) gives."""
+    conn = sqlite3.connect(":memory:")
+    differ = conn.execute(
+        "WITH RECURSIVE n(m) AS (SELECT 0 UNION ALL SELECT m + 1 FROM n WHERE m < 1000000) "
+        f"SELECT count(*), min(m) FROM n WHERE {summaries.hours_expr('m')} IS NOT ROUND(m / 60.0, 2)").fetchone()
+    assert (0, None) == differ
+    assert [0.0, 0.02, 0.03, 1.0, 2.52] == [conn.execute(f"SELECT {summaries.hours_expr(str(m))}").fetchone()[0]
+                                           for m in (0, 1, 2, 60, 151)]
+
+
 def test_a_failed_write_leaves_the_summaries_as_they_were(registry: volreg.Registry) -> None:
     """A rolled-back transaction rolls back its summary changes too."""
     volunteers, activities = build_world(registry)
@@ -261,6 +327,29 @@ def test_a_failed_write_leaves_the_summaries_as_they_were(registry: volreg.Regis
     assert_summaries_exact(registry)
 
 
+def _before_m015(registry: volreg.Registry) -> None:
+    """Make a registry look as it was written before m015: no subtree rows, no number and name on the
+    volunteer summaries, the indexes of m014 and none of the triggers m015 added (the others are
+    reinstalled by m015 as they are today, so nothing may write before the registry is opened again)."""
+    db = registry.db
+    for name in ("summary_people_name", "summary_volunteer_label", "summary_volunteers_label",
+                 "summary_volunteer_years_label", "summary_unserved_registered", "summary_unserved_gone",
+                 "summary_unserved_served", "summary_unserved_unserved"):
+        db.execute(f"DROP TRIGGER {name}")
+    db.execute("DROP TABLE summary_unserved")
+    for index in ("summary_volunteers_stars", "summary_volunteer_years_number"):
+        db.execute(f"DROP INDEX {index}")
+    for table in ("summary_volunteers", "summary_volunteer_years"):
+        for column in ("number", "name"):
+            db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    db.execute("CREATE INDEX summary_volunteers_minutes ON summary_volunteers(status, minutes, volunteer, records)")
+    db.execute("CREATE INDEX summary_volunteer_years_cover ON summary_volunteer_years(status, year, volunteer, minutes, "
+               "records)")
+    for table in ("summary_group_members", "summary_groups"):
+        db.execute(f"DELETE FROM {table} WHERE grouping = 'subtree'")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm015_query_summaries'")
+
+
 def test_an_upgraded_database_gets_its_summaries_from_the_existing_records(tmp_path: Any) -> None:
     """Migration m005 backfills the summaries from the records a database already holds."""
     path = tmp_path / "old.db"
@@ -271,6 +360,7 @@ def test_an_upgraded_database_gets_its_summaries_from_the_existing_records(tmp_p
             if n:
                 registry.verify_service(record, by="审核员")
         # Make it look like a database written before m005: no summaries, no triggers.
+        _before_m015(registry)
         for name in ("summary_record_insert", "summary_record_delete", "summary_record_update",
                      "summary_activity_update", "summary_activity_rekey", "summary_delta_apply"):
             registry.db.execute(f"DROP TRIGGER {name}")
@@ -292,6 +382,7 @@ def test_an_upgraded_database_gets_its_year_summary_and_closure(tmp_path: Any) -
         for n, volunteer in enumerate(volunteers):
             registry.verify_service(registry.log_service(volunteer, activities[n], start=f"{ACTIVITY_DAYS[n]} 09:00",
                                                          minutes=30 + n), by="审核员")
+        _before_m015(registry)
         for name in ("organisation_tree_insert", "organisation_tree_reparent", "organisation_tree_rekey",
                      "organisation_tree_delete"):
             registry.db.execute(f"DROP TRIGGER {name}")
@@ -309,6 +400,70 @@ def test_an_upgraded_database_gets_its_year_summary_and_closure(tmp_path: Any) -
         assert_summaries_exact(registry)
         assert 3 == registry.db.execute("SELECT count(*) FROM organisation_tree WHERE descendant = ?",
                                         [next(registry.organisations(kind="community")).id]).fetchone()[0]
+
+
+def test_moving_an_organisation_moves_its_volunteers_between_the_subtrees_above(registry: volreg.Registry) -> None:
+    """A community moved out from under the city takes its volunteers out of the city's month (the city keeps
+    its own), and back under it brings them back; the counts agree with a recount each time."""
+    volunteers, activities = build_world(registry)
+    city = next(registry.organisations(kind="city_office"))
+    community = next(registry.organisations(kind="community"))
+    january = registry.add_activity("市级活动", category="敬老助老", start="2024-01-20 08:00", end="2024-01-20 17:00",
+                                    organiser=city)
+    for volunteer, activity, day in ((volunteers[0], activities[1], "2024-01-15"), (volunteers[1], january, "2024-01-20")):
+        registry.verify_service(registry.log_service(volunteer, activity, start=f"{day} 09:00", minutes=60), by="审核员")
+
+    def january_at_city() -> tuple[int, int]:
+        row = volreg.hours(registry, by="month", organisation=city, start="2024-01-01", end="2024-02-01")[0]
+        return row["minutes"], row["volunteers"]
+
+    assert (120, 2) == january_at_city()
+    registry.db.execute("UPDATE organisations SET parent = NULL WHERE id = ?", [community.id])
+    assert (60, 1) == january_at_city()
+    assert_summaries_exact(registry)
+    registry.db.execute("UPDATE organisations SET parent = ? WHERE id = ?", [city.id, community.id])
+    assert (120, 2) == january_at_city()
+    assert_summaries_exact(registry)
+
+
+def test_names_beside_the_totals_follow_renames_anonymisation_and_merges(registry: volreg.Registry) -> None:
+    """Star levels and a year's volunteers show each volunteer's current name and number after their person is
+    renamed, anonymised, merged into a new person (the registration moves) or merged away (another
+    registration takes over their records)."""
+    volunteers, activities = build_world(registry)
+    for n, volunteer in enumerate(volunteers):
+        registry.verify_service(registry.log_service(volunteer, activities[1], start=f"{ACTIVITY_DAYS[1]} {9 + n}:00",
+                                                     minutes=30 + n), by="审核员")
+
+    def names() -> set[tuple[Any, ...]]:
+        year = volreg.hours(registry, by="volunteer", start="2024-01-01", end="2025-01-01")
+        stars = {(r["volunteer"], r["volunteer_name"]) for r in volreg.star_levels(registry)}
+        assert stars >= {(r["volunteer"], r["volunteer_name"]) for r in year}
+        return {(r["volunteer"], r["volunteer_name"], r["volunteer_number"]) for r in year}
+
+    registry.update_person(volunteers[0].person, name="改名")
+    assert (volunteers[0].id, "改名", volunteers[0].number) in names()
+    kept = registry.add_person("新人")
+    registry.merge_people(kept, volunteers[1].person, by="管理员", reason="重复")
+    assert (volunteers[1].id, "新人", volunteers[1].number) in names()
+    twin = registry.register_volunteer("同名", id_type="none", registered_on="2023-01-01")
+    registry.merge_people(twin.person, volunteers[2].person, by="管理员", reason="重复")
+    assert (twin.id, "同名", twin.number) in names()
+    registry.anonymise(twin.person)
+    assert {r[1] for r in names()} == {"改名", "新人", pseudonym(twin.person)}
+    assert_summaries_exact(registry)
+
+
+def test_a_volunteer_whose_verified_service_is_voided_is_listed_last_again(registry: volreg.Registry) -> None:
+    """Star levels list volunteers without verified service after everyone else, by number: one whose only
+    verified record is voided moves back there."""
+    volunteers, activities = build_world(registry)
+    record = registry.log_service(volunteers[2], activities[1], start=f"{ACTIVITY_DAYS[1]} 09:00", minutes=45)
+    registry.verify_service(record, by="审核员")
+    assert [volunteers[2].id, volunteers[0].id, volunteers[1].id] == volreg.star_levels(registry).column("volunteer")
+    registry.void_service(record, by="审核员", reason="撤回")
+    assert [v.id for v in volunteers] == volreg.star_levels(registry).column("volunteer")
+    assert_summaries_exact(registry)
 
 
 def test_an_organisation_cannot_be_moved_under_itself(registry: volreg.Registry) -> None:

@@ -919,6 +919,65 @@ def m014_speed(db: Database) -> None:
 
 
 @MIGRATIONS()
+def m015_query_summaries(db: Database) -> None:
+    """Summaries for an organisation's subtree, and each volunteer's number and name beside their totals.
+
+    - the ``subtree`` grouping of ``summary_groups`` and ``summary_group_members``: per status, organisation
+      (``k1``) and month, every record organised by it or by any organisation under it, with its distinct
+      volunteers, so hours per month of a subtree read one index range instead of counting the distinct
+      volunteers of every organisation in it;
+    - ``number`` and ``name`` on ``summary_volunteers`` and ``summary_volunteer_years``, with indexes in the
+      orders the answers are read in (everyone by minutes for star levels and top lists; a year's volunteers
+      by number), so those pages read one index and look up nothing per row.  They replace the indexes
+      ``summary_volunteers_minutes`` and ``summary_volunteer_years_cover``, whose orders they extend;
+    - ``summary_unserved`` (volunteer, number, name): every volunteer without verified service, whom star
+      levels list last, in number order from one index instead of probing the summary for every volunteer.
+
+    Everything is backfilled from the summaries already kept, and the triggers are reinstalled from
+    :data:`volreg.store.summaries.TRIGGERS`, which now keep these exact too (records, activities moving
+    between organisers, organisations moving in the tree, renamed people, merged registrations).
+    """
+    from . import summaries
+
+    run_script(
+        db,
+        """
+        ALTER TABLE summary_volunteers ADD COLUMN number TEXT;
+        ALTER TABLE summary_volunteers ADD COLUMN name TEXT;
+        ALTER TABLE summary_volunteer_years ADD COLUMN number TEXT;
+        ALTER TABLE summary_volunteer_years ADD COLUMN name TEXT;
+        UPDATE summary_volunteers SET (number, name) = (SELECT v.number, p.name FROM volunteers v
+            JOIN people p ON p.id = v.person WHERE v.id = summary_volunteers.volunteer);
+        UPDATE summary_volunteer_years SET (number, name) = (SELECT v.number, p.name FROM volunteers v
+            JOIN people p ON p.id = v.person WHERE v.id = summary_volunteer_years.volunteer);
+        DROP INDEX summary_volunteers_minutes;
+        DROP INDEX summary_volunteer_years_cover;
+        CREATE INDEX summary_volunteers_stars ON summary_volunteers(status, minutes DESC, number, volunteer, name, records);
+        CREATE INDEX summary_volunteer_years_number
+            ON summary_volunteer_years(status, year, number, volunteer, name, minutes, records);
+        CREATE TABLE summary_unserved (
+            volunteer TEXT NOT NULL,
+            number TEXT,
+            name TEXT,
+            PRIMARY KEY (volunteer) ON CONFLICT REPLACE
+        );
+        CREATE INDEX summary_unserved_number ON summary_unserved(number, volunteer, name);
+        INSERT INTO summary_unserved (volunteer, number, name) SELECT v.id, v.number, p.name
+            FROM volunteers v JOIN people p ON p.id = v.person WHERE NOT EXISTS
+            (SELECT 1 FROM summary_volunteers g WHERE g.status = 'verified' AND g.volunteer = v.id);
+        INSERT INTO summary_group_members (status, grouping, k1, k2, month, volunteer, minutes, records)
+            SELECT m.status, 'subtree', t.ancestor, '', m.month, m.volunteer, sum(m.minutes), sum(m.records)
+            FROM summary_group_members m JOIN organisation_tree t ON t.descendant = m.k1
+            WHERE m.grouping = 'organisation' GROUP BY m.status, t.ancestor, m.month, m.volunteer;
+        INSERT INTO summary_groups (status, grouping, k1, k2, month, minutes, records, volunteers)
+            SELECT status, grouping, k1, k2, month, sum(minutes), sum(records), count(*)
+            FROM summary_group_members WHERE grouping = 'subtree' GROUP BY status, grouping, k1, k2, month
+        """,
+    )
+    summaries.install_triggers(db)
+
+
+@MIGRATIONS()
 def m016_import_journal(db: Database) -> None:
     """Journal items: one journal entry for a batch of imported records, and a row per record naming it.
 
