@@ -24,7 +24,7 @@ import volreg
 
 KEY = "test-key-16-bytes"
 SUMMARY_TABLES = ("summary_volunteer_months", "summary_volunteer_years", "summary_volunteers", "summary_groups",
-                  "summary_group_members")
+                  "summary_group_members", "summary_unserved")
 # Everything of a record but its id and the instants of the import itself (which differ between two runs).
 RECORD_COLUMNS = ("volunteer", "activity", "start", "end", "start_utc", "end_utc", "minutes", "status", "source",
                   "recorded_by", "verified_by", "closed_by", "reason", "late", "note", "external_id", "day")
