@@ -1001,6 +1001,20 @@ def m016_import_journal(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m017_nomination_cover(db: Database) -> None:
+    """``nominations_cover``: every column the nomination counts group, filter or count by, so that
+    :func:`volreg.nominations` and :func:`volreg.nomination_funnel` read a narrow index instead of the
+    table's wide rows (each holds the deed's text)."""
+    run_script(
+        db,
+        """
+        CREATE INDEX nominations_cover ON nominations(category, status, honour, year, period, edition,
+            nominator_kind, reached, person, family, organisation, id)
+        """,
+    )
+
+
 def _known() -> set[str]:
     return {m.name for m in MIGRATIONS.pending(Database(memory=True))}
 
