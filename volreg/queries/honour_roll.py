@@ -133,10 +133,17 @@ def honour_roll(
         + f.where()
         + f" ORDER BY {_ORDER}, lt.code, h.year, h.period, h.awarded_on, recipient_name, h.id"
     )
+    cursor = registry.session.cursor(f.prefix() + sql, f.all_params())
+    at = {d[0]: i for i, d in enumerate(cursor.description)}
+    picks = [at[column] for column in HONOUR_ROLL_COLUMNS]
+    name_at, deed_at = HONOUR_ROLL_COLUMNS.index("recipient_name"), HONOUR_ROLL_COLUMNS.index("deed")
+    consent_at, kind_at = at["consent"], at["recipient_kind"]
     rows = []
-    for row in registry.session.rows(f.prefix() + sql, f.all_params()):
-        name = row["recipient_name"] or ""
-        if public and name and not row["consent"]:
-            name = _mask_family(name) if row["recipient_kind"] == "family" else str(mask_name(name))
-        rows.append({**row, "recipient_name": name, "deed": _summary(row["deed"])})
+    for row in cursor:  # tuples in the roll's column order (a dict per row cost more than the query)
+        out = [row[i] for i in picks]
+        name = out[name_at] or ""
+        if public and name and not row[consent_at]:
+            name = _mask_family(name) if row[kind_at] == "family" else str(mask_name(name))
+        out[name_at], out[deed_at] = name, _summary(out[deed_at])
+        rows.append(tuple(out))
     return Result(HONOUR_ROLL_COLUMNS, rows)
