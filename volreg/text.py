@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import threading
 import time
 import uuid
@@ -110,7 +109,7 @@ class _Clock:
             if ms > self.ms:
                 # A random start within the millisecond, leaving room to count up: two processes (or two
                 # registries later merged) meet only if they start within a few ids of each other.
-                self.ms, self.counter = ms, secrets.randbits(40)
+                self.ms, self.counter = ms, int.from_bytes(os.urandom(5), "big")
             else:
                 self.counter += 1  # the same millisecond (or the clock stepped back): keep counting up
             return self.ms, self.counter
