@@ -1005,12 +1005,13 @@ def m016_import_journal(db: Database) -> None:
 def m017_nomination_cover(db: Database) -> None:
     """``nominations_cover``: every column the nomination counts group, filter or count by, so that
     :func:`volreg.nominations` and :func:`volreg.nomination_funnel` read a narrow index instead of the
-    table's wide rows (each holds the deed's text)."""
+    table's wide rows (each holds the deed's text).  The nominee columns come right after category and status,
+    so counting distinct nominees per category and status meets them in order."""
     run_script(
         db,
         """
-        CREATE INDEX nominations_cover ON nominations(category, status, honour, year, period, edition,
-            nominator_kind, reached, person, family, organisation, id)
+        CREATE INDEX nominations_cover ON nominations(category, status, person, family, organisation, honour,
+            year, period, edition, nominator_kind, reached, id)
         """,
     )
 
