@@ -218,6 +218,7 @@ class ImportContext:
     source: str
     actor: str
     cache: dict[Any, Any] = attrs.field(factory=dict, eq=False, repr=False)
+    """Per-file state of the handler: look-ups it may reuse for the whole file, and the rows it has staged."""
     create_people: bool = False
     """Whether a row naming a person the registry does not know may add them (without a document)."""
     date_formats: tuple[str, ...] = ()
@@ -226,7 +227,6 @@ class ImportContext:
     """Whether ``22/08/2026``-style dates are day first (they are refused as ambiguous otherwise)."""
     file: str = ""
     """The file's name, for the journal."""
-    """Per-file state of the handler: look-ups it may reuse for the whole file, and the rows it has staged."""
 
     def external(self, kind: str, key: str) -> str | None:
         """The entity an external id of ``kind`` from this source was imported as, or None."""

@@ -38,6 +38,10 @@ _NAME_JOINS = {
 }
 
 
+_ENDORSEMENTS = "endorsements"
+"""The measure counted from the endorsements rather than the nominations (see :func:`_run`)."""
+
+
 def _filters(
     registry: Registry, *, honour: Any, level: Any, category: Any, status: Any, year: Any, period: Any,
     edition: Any,
@@ -81,16 +85,21 @@ def _run(registry: Registry, by: Any, measures: list[tuple[str, str]], filters: 
     edition = filters["edition"]
     if "edition" in dims or (isinstance(edition, int) and not isinstance(edition, bool)):
         joins += " LEFT JOIN honour_editions e ON e.id = n.edition"
-    if any("en.endorsements" in m for _, m in measures):
-        # Counted once per nomination from the endorsements' own index, then looked up: cheaper than a
-        # correlated count per nomination, and nothing at all when there are none.
-        joins += (" LEFT JOIN (SELECT nomination, count(*) AS endorsements FROM endorsements GROUP BY nomination) en "
-                  "ON en.nomination = n.id")
-    inner = (
-        "SELECT " + ", ".join([*(f"{_DIMENSIONS[d][0]} AS [{d}]" for d in dims), *(f"{m} AS [{name}]" for name, m in measures)])
-        + " FROM nominations n" + joins + f.where()
-        + (" GROUP BY " + ", ".join(f"[{d}]" for d in dims) if dims else "")
-    )
+    counted = [(name, m) for name, m in measures if m != _ENDORSEMENTS]
+    grouped = " GROUP BY " + ", ".join(f"[{d}]" for d in dims) if dims else ""
+    keys = [f"{_DIMENSIONS[d][0]} AS [{d}]" for d in dims]
+    inner = ("SELECT " + ", ".join([*keys, *(f"{m} AS [{name}]" for name, m in counted)])
+             + " FROM nominations n" + joins + f.where() + grouped)
+    params = [*f.cte_params, *f.params]
+    endorsed = ""
+    if len(counted) < len(measures):
+        # Endorsements are counted per group from the endorsements themselves (each finds its nomination by
+        # key), then matched to the groups: the cost follows the endorsements, none when there are none,
+        # instead of one probe per nomination.
+        endorsed = (" LEFT JOIN (SELECT " + ", ".join([*keys, "count(*) AS endorsements"])
+                    + " FROM endorsements x JOIN nominations n ON n.id = x.nomination" + joins + f.where() + grouped
+                    + ") y" + (" ON " + " AND ".join(f"y.[{d}] IS x.[{d}]" for d in dims) if dims else " ON 1"))
+        params += f.params
     columns: list[str] = []
     shown: list[str] = []
     outer_joins = ""
@@ -101,11 +110,12 @@ def _run(registry: Registry, by: Any, measures: list[tuple[str, str]], filters: 
             columns.append(extra)
             shown.append(expr)
             outer_joins += _NAME_JOINS[d]
+    values = ["coalesce(y.endorsements, 0)" if m == _ENDORSEMENTS else f"x.[{name}]" for name, m in measures]
     sql = (
-        "SELECT " + ", ".join([*shown, *(f"x.[{name}]" for name, _ in measures)]) + f" FROM ({inner}) x"
+        "SELECT " + ", ".join([*shown, *values]) + f" FROM ({inner}) x" + endorsed
         + outer_joins + (" ORDER BY " + ", ".join(f"x.[{d}]" for d in dims) if dims else "")
     )
-    rows = registry.session.cursor(f.prefix() + sql, f.all_params()).fetchall()
+    rows = registry.session.cursor(f.prefix() + sql, params).fetchall()
     if not dims and rows and not rows[0][len(columns)]:
         rows = [(*rows[0][: len(columns)], *(0 for _ in measures))]
     return Result([*columns, *(name for name, _ in measures)], rows)
@@ -153,7 +163,7 @@ def nominations(
     measures = [
         ("nominations", "count(*)"),
         ("nominees", "count(DISTINCT coalesce(n.person, n.family, n.organisation))"),
-        ("endorsements", "coalesce(sum(en.endorsements), 0)"),
+        ("endorsements", _ENDORSEMENTS),
     ]
     filters = dict(honour=honour, level=level, category=category, status=status, year=year, period=period,
                    edition=edition)
