@@ -258,6 +258,25 @@ def test_volunteer_by_public_number(registry: volreg.Registry, volunteer: volreg
     assert volunteer.id == record.volunteer
 
 
+def test_a_new_volunteer_number_follows_the_largest_of_its_form_and_never_reuses_a_merged_one(
+        registry: volreg.Registry) -> None:
+    """Numbers are V<year> and six digits, one more than the largest such number held or merged away; numbers
+    of another form (imported, longer, with letters, lower case) neither block nor shape the sequence."""
+    def register(name: str, number: str | None = None) -> volreg.Volunteer:
+        return registry.register_volunteer(name, id_type="none", registered_on="2024-05-01", number=number)
+
+    assert "V2024000001" == register("一").number
+    for odd in ("V20249999999", "V2024abcdef", "v2024999999", "V202400001", "V2025000007", "V2024 99999"):
+        register(f"导入{odd}", odd)
+    assert "V2024000002" == register("二").number
+    register("三", "V2024000041")
+    kept, twin = register("四"), register("五")
+    assert "V2024000043" == twin.number
+    registry.merge_people(kept.person, twin.person, by="管理员", reason="重复")
+    assert "V2024000044" == register("六").number  # 43 still finds the merged registration
+    assert "V2025000008" == registry.register_volunteer("七", id_type="none", registered_on="2025-02-01").number
+
+
 # -- lateness: 10 working days, China's calendar ------------------------------------------------------------
 
 

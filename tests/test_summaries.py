@@ -3,6 +3,7 @@ exactly what the query on the records answers."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
@@ -186,7 +187,7 @@ operations = st.lists(
         st.tuples(st.just("merge"), st.integers(0, VOLUNTEERS - 1), st.integers(0, VOLUNTEERS - 1)),
         st.tuples(st.just("merge_into_new"), st.integers(0, VOLUNTEERS - 1)),
         st.tuples(
-            st.sampled_from(("bulk", "bulk_fails", "bulk_abandoned")),
+            st.sampled_from(("bulk", "bulk_fails", "bulk_abandoned", "batches", "batches_abandoned")),
             st.lists(st.tuples(st.integers(0, VOLUNTEERS - 1), st.integers(0, len(ACTIVITY_DAYS) - 1),
                                st.integers(0, SLOTS - 1), st.integers(1, 120),
                                st.sampled_from(("pending", "verified"))), min_size=1, max_size=8),
@@ -198,7 +199,8 @@ operations = st.lists(
 organiser, add an organisation under another, move an organisation (with its subtree) under another or to the
 root (a move under itself is refused), rename, anonymise or merge volunteers' people (into a new volunteer without a document, whose registration
 takes over the records, or into a new person without a registration, which moves the registration to them), and batches
-through the bulk path (written; failing mid-batch on a duplicate id; rolled back by the caller)."""
+through the bulk path (written; failing mid-batch on a duplicate id; rolled back by the caller; written as several
+batches of one transaction whose summaries wait for its commit, one batch failing in between, or all abandoned)."""
 
 
 def bulk_rows(registry: volreg.Registry, world: tuple[list[Any], list[Any]],
@@ -240,6 +242,19 @@ def apply(registry: volreg.Registry, world: tuple[list[Any], list[Any]], ops: li
             elif op[0] == "bulk_fails":
                 rows = bulk_rows(registry, world, op[1])
                 insert_records(registry._store, [*rows, rows[0]])  # the repeated id fails at the last row
+            elif op[0] in ("batches", "batches_abandoned"):
+                # Batches of one transaction, their summaries added once before it commits; the second batch
+                # repeats an id and fails alone (its savepoint rolls back, with what it added to the waiting).
+                rows = bulk_rows(registry, world, op[1])
+                bulk = summaries.BulkInsert(registry._store)
+                with registry.transaction():
+                    bulk.insert(rows[: len(rows) // 2])
+                    with contextlib.suppress(volreg.VolregError):
+                        bulk.insert([*rows[len(rows) // 2:], rows[0]])
+                    bulk.insert(rows[len(rows) // 2:])
+                    if op[0] == "batches_abandoned":
+                        raise RuntimeError("abandon")
+                logged += [row["id"] for row in rows]
             elif op[0] == "bulk_abandoned":
                 with registry.transaction():
                     insert_records(registry._store, bulk_rows(registry, world, op[1]))
@@ -513,7 +528,8 @@ def test_a_bulk_import_then_corrections_and_voids_keeps_the_summaries_exact(regi
 def test_the_bulk_path_reads_only_the_new_rows(registry: volreg.Registry) -> None:
     """Every statement of the bulk path reads the batch by rowid range, never a scan of the records or of the
     activities (at city scale such a plan turns a batch of 500 records into a 2,000,000-row scan)."""
-    registry.db.execute(summaries._MAKE_BATCH_MEMBERS)
+    for statement in summaries._MAKE_BATCH:
+        registry.db.execute(statement)
     for sql in summaries.BATCH_READS:
         plan = [row[-1] for row in registry.db.execute("EXPLAIN QUERY PLAN " + sql, [0] * sql.count("?"))]
         assert not [step for step in plan if step.startswith("SCAN")], plan
@@ -548,4 +564,113 @@ def test_a_batch_leaves_the_insert_trigger_as_it_was(registry: volreg.Registry) 
         insert_records(registry._store, [*bulk_rows(registry, world, [(0, 2, 2, 30, "verified")]), rows[0]])
     assert trigger() == before
     registry.log_service(world[0][0], world[1][0], start=f"{ACTIVITY_DAYS[0]} 08:00", minutes=30)  # the trigger counts it
+    assert_summaries_exact(registry)
+
+
+def test_batches_of_one_transaction_reach_the_summaries_once_before_it_commits(registry: volreg.Registry) -> None:
+    """Batches written by one BulkInsert wait for the commit and are then added together; a record written
+    by anything else in between is refused rather than counted twice, and nothing of the transaction stays."""
+    world = build_world(registry)
+    first = bulk_rows(registry, world, [(1, 1, 0, 40, "verified"), (2, 2, 1, 50, "pending")])
+    second = bulk_rows(registry, world, [(0, 1, 2, 20, "verified"), (1, 0, 3, 30, "verified")])
+    bulk = summaries.BulkInsert(registry._store)
+    with registry.transaction():
+        bulk.insert(first)
+        bulk.insert(second)
+        waiting = registry.db.execute("SELECT count(*) FROM summary_volunteer_months").fetchone()[0]
+        assert 0 == waiting  # nothing added yet: the summaries of both batches wait for the commit
+    assert 4 == registry.db.execute("SELECT count(*) FROM service_records").fetchone()[0]
+    assert_summaries_exact(registry)
+
+    before = volreg.hours(registry, by="volunteer").to_dicts()
+    third = bulk_rows(registry, world, [(0, 2, 0, 45, "pending")])
+    with pytest.raises(volreg.Conflict, match="written while"), registry.transaction():
+        bulk.insert(third)
+        registry.log_service(world[0][2], world[1][0], start=f"{ACTIVITY_DAYS[0]} 08:00", minutes=30)
+        bulk.insert(bulk_rows(registry, world, [(2, 1, 1, 25, "pending")]))
+    assert 4 == registry.db.execute("SELECT count(*) FROM service_records").fetchone()[0]
+    assert before == volreg.hours(registry, by="volunteer").to_dicts()
+
+    # Applied on demand (the importer does so before it changes a record it wrote earlier), then committed.
+    with registry.transaction():
+        bulk.insert(third)
+        bulk.apply()
+        verified = registry.verify_service(third[0]["id"], by="审核员")
+        registry.void_service(verified, by="审核员", reason="撤回")
+    assert_summaries_exact(registry)
+
+
+def test_the_store_runs_what_waits_for_the_commit_once_and_drops_it_on_rollback(registry: volreg.Registry) -> None:
+    """Store.before_commit: an action runs once, inside the transaction, just before the outermost commit;
+    it is dropped unrun when the transaction rolls back, and runs at once outside a transaction."""
+    store = registry._store
+    ran: list[str] = []
+    store.execute("CREATE TEMP TABLE waited (n INTEGER)")
+
+    def note() -> None:
+        ran.append("ran")
+        store.execute("INSERT INTO temp.waited VALUES (1)")
+
+    with store.write():
+        store.before_commit(note)
+        store.before_commit(note)  # the same action again: once is enough
+        with store.write():
+            store.before_commit(note)
+        assert [] == ran
+    assert ["ran"] == ran
+    assert 1 == store.scalar("SELECT count(*) FROM temp.waited")
+    with pytest.raises(RuntimeError), store.write():
+        store.before_commit(note)
+        raise RuntimeError("abandon")
+    with store.write():
+        pass
+    assert ["ran"] == ran  # dropped with its transaction, not run by the next one
+    store.before_commit(note)  # outside a transaction: at once
+    assert ["ran", "ran"] == ran
+
+
+def test_an_import_that_verifies_a_record_between_its_batches_keeps_the_summaries_exact(
+        registry: volreg.Registry, tmp_path: Any) -> None:
+    """An all-or-nothing import adds its batches to the summaries once, at the end; a row that verifies a
+    record imported before first brings the summaries up to date, so nothing is counted twice."""
+    volunteers, activities = build_world(registry)
+    header = "志愿者编号,活动,开始时间,分钟,审核状态"
+    earlier = tmp_path / "earlier.csv"
+    earlier.write_text(f"{header}\n{volunteers[0].number},{activities[4].id},{ACTIVITY_DAYS[4]} 8:00,30,待审核\n",
+                       encoding="utf-8")
+    assert volreg.import_file(registry, earlier, kind="service_records").ok
+    lines = [header]
+    for n, day in enumerate(ACTIVITY_DAYS[:4]):
+        for v, who in enumerate(volunteers):
+            lines.append(f"{who.number},{activities[n].id},{day} {8 + v}:00,{30 + n},待审核")
+    lines.insert(7, f"{volunteers[0].number},{activities[4].id},{ACTIVITY_DAYS[4]} 8:00,30,已审核")  # verifies
+    path = tmp_path / "records.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = volreg.import_file(registry, path, kind="service_records", batch_size=4)
+    assert report.ok and (12, 1) == (report.created, report.updated), report
+    assert_summaries_exact(registry)
+    verified = volreg.hours(registry, by="volunteer", status="verified").to_dicts()
+    assert [(volunteers[0].id, 30)] == [(r["volunteer"], r["minutes"]) for r in verified]
+    again = volreg.import_file(registry, path, kind="service_records", batch_size=4)
+    assert (0, 0, 13) == (again.created, again.updated, again.skipped)
+    assert_summaries_exact(registry)
+
+
+def test_a_record_of_an_earlier_batch_changed_by_a_later_row_is_counted_once(
+        registry: volreg.Registry, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the rows an import remembers (two million), a repeated row is matched against the registry, where
+    an earlier batch of the same import wrote it: verifying it first adds the waiting batches."""
+    from volreg.io import importer
+
+    monkeypatch.setattr(importer, "_SEEN_LIMIT", 0)
+    volunteers, activities = build_world(registry)
+    lines = ["志愿者编号,活动,开始时间,分钟,审核状态"]
+    for n, day in enumerate(ACTIVITY_DAYS[:3]):
+        for v, who in enumerate(volunteers):
+            lines.append(f"{who.number},{activities[n].id},{day} {8 + v}:00,{30 + n},待审核")
+    lines.append(f"{volunteers[0].number},{activities[0].id},{ACTIVITY_DAYS[0]} 8:00,30,已审核")  # line 2, verified
+    path = tmp_path / "records.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = volreg.import_file(registry, path, kind="service_records", batch_size=3)
+    assert report.ok and (9, 1) == (report.created, report.updated), report
     assert_summaries_exact(registry)

@@ -249,12 +249,15 @@ class PeopleMixin(RegistryBase):
     def _next_number(self, year: int) -> str:
         prefix = f"{self.settings.number_prefix}{year}"
         # The numbers of merged registrations still find their volunteer, so they are never given out again.
-        last = self._store.scalar(
-            "SELECT max(number) FROM (SELECT number FROM volunteers UNION ALL SELECT number FROM volunteer_aliases) "
-            "WHERE number LIKE ?1 AND length(number) = ?2",
-            [prefix + "%", len(prefix) + 6],
-        )
-        seq = int(last[len(prefix):]) + 1 if last and last[len(prefix):].isdigit() else 1
+        # The largest number of the form prefix + six digits, read backwards from the top of the range on each
+        # table's unique index (one step in the common case, instead of a scan of every volunteer).
+        found = [self._store.scalar(
+            f"SELECT number FROM {table} WHERE number BETWEEN ?1 AND ?2 AND length(number) = ?3 "
+            "AND substr(number, ?4) NOT GLOB '*[^0-9]*' ORDER BY number DESC LIMIT 1",
+            [prefix + "000000", prefix + "999999", len(prefix) + 6, len(prefix) + 1],
+        ) for table in ("volunteers", "volunteer_aliases")]
+        last = max((number for number in found if number is not None), default=None)
+        seq = int(last[len(prefix):]) + 1 if last else 1
         return f"{prefix}{seq:06d}"
 
     def register_volunteer(

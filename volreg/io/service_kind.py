@@ -35,7 +35,7 @@ from ..errors import Conflict, InvalidValue, NotFound, RuleViolation
 from ..model import Activity, ServiceRecord, Volunteer
 from ..service_rules import MAX_MINUTES
 from ..store import service as ledger
-from ..store.bulk import insert_records
+from ..store.bulk import BulkInsert
 from ..text import ordered_id
 from ..timeutil import minutes_between, to_utc_text
 from . import values as v
@@ -269,6 +269,7 @@ class ServiceRecordsHandler(KindHandler):
                 f"{old.start:%Y-%m-%d %H:%M}); change it with registry.correct_service, not by re-importing",
                 record["effective"])
         if record["status"] == "verified" and old.status == "pending":
+            BulkInsert(registry.session.store).apply()  # the batches written so far, before a record changes
             registry.verify_service(old, by=self._verifier(record))
             return True
         return False
@@ -372,11 +373,12 @@ class ServiceRecordsHandler(KindHandler):
         return record_id, (row, item)
 
     def write(self, ctx: ImportContext, staged: list[Any]) -> None:
-        """Write a batch of checked records: the rows (summaries set-based, :func:`volreg.store.bulk.insert_records`)
-        and one journal entry naming the file and every record of the batch with its line."""
+        """Write a batch of checked records: the rows (:class:`volreg.store.bulk.BulkInsert`: their summaries are
+        added set-based, with every other batch of the transaction, before it commits) and one journal entry
+        naming the file and every record of the batch with its line."""
         session = ctx.registry.session
-        # Set-based summaries, once per batch (volreg.store.bulk), instead of the per-row trigger.
-        insert_records(session.store, [row for row, _ in staged])
+        # The summaries of every batch of the transaction are added once, set-based, before it commits.
+        BulkInsert(session.store).insert([row for row, _ in staged])
         items = [item for _, item in staged]
         lines = [item[1] for item in items if item[1] is not None]
         session.journal_batch(

@@ -32,7 +32,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -48,7 +48,7 @@ log = logging.getLogger("volreg")
 class _Handle:
     """One open connection, the process that opened it and its write-transaction depth."""
 
-    __slots__ = ("db", "pid", "depth", "closed", "cursors", "__weakref__")
+    __slots__ = ("db", "pid", "depth", "closed", "cursors", "before_commit", "__weakref__")
 
     def __init__(self, db: Database, pid: int) -> None:
         self.db = db
@@ -59,6 +59,8 @@ class _Handle:
         # statement is only half closed (SQLite keeps the file and its lock state open until the statement is
         # finalised), which must not happen before a fork.
         self.cursors: weakref.WeakSet[sqlite3.Cursor] = weakref.WeakSet()
+        # What the running write transaction must still do before it commits (Store.before_commit).
+        self.before_commit: list[Callable[[], None]] = []
 
     def close(self) -> None:
         if not self.closed:

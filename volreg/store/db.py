@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlite_utils import Database
@@ -90,6 +90,12 @@ def translate(error: sqlite3.Error, path: str | None, timeout_ms: int) -> Volreg
     return StorageError(path, text)
 
 
+def _finish(handle: Any) -> None:
+    """Run what the outermost write transaction of ``handle`` was asked to do before it commits."""
+    while handle.before_commit:
+        handle.before_commit.pop(0)()
+
+
 class Store:
     """A thin wrapper over a registry's SQLite connections: SQL in, rows (dicts) out; no business rules.
 
@@ -144,13 +150,22 @@ class Store:
         with self.translated(), self.connections.writing() as (handle, outermost):
             conn = handle.db.conn
             if not outermost or conn.in_transaction:
-                with handle.db.atomic():
-                    yield self
+                try:
+                    with handle.db.atomic():
+                        yield self
+                        if outermost:
+                            _finish(handle)
+                finally:
+                    if outermost:
+                        handle.before_commit.clear()
                 return
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self
+                if not handle.closed:
+                    _finish(handle)
             except BaseException:
+                handle.before_commit.clear()
                 if not handle.closed and conn.in_transaction:
                     with contextlib.suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
@@ -166,6 +181,19 @@ class Store:
                     with contextlib.suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
                 raise
+
+    def before_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once, inside the current write transaction, just before it commits.
+
+        For work that may wait until the transaction ends but must not be left out of it (the summaries of
+        records written in batches); if the transaction rolls back, ``action`` is dropped unrun.  An action
+        equal to one already waiting is not added again.  Outside a write transaction, ``action`` runs at once.
+        """
+        handle = self.connections.handle()
+        if handle.depth == 0:
+            action()
+        elif action not in handle.before_commit:  # asked again in the same transaction: once is enough
+            handle.before_commit.append(action)
 
     # -- plain rows ----------------------------------------------------------------------------------
 
