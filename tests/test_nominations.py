@@ -440,6 +440,25 @@ def test_counts_and_funnel_on_a_hand_built_case(registry: volreg.Registry, walk:
         for r in volreg.nomination_funnel(registry, by="level")]
 
 
+@pytest.mark.parametrize("filters", [{}, {"level": "national"}, {"edition": 1}, {"category": "见义勇为"}])
+def test_endorsements_are_counted_from_the_endorsements_not_per_nomination(
+        registry: volreg.Registry, walk: Callable[..., volreg.Nomination], filters: dict[str, Any]) -> None:
+    """The endorsement count reads the endorsements and finds each one's nomination by key: its cost follows
+    the endorsements (none when there are none), not the nominations, whatever the planner would prefer."""
+    registry.endorse(walk("public_review"), "v1", at="2024-03-04")
+    statements: list[str] = []
+    registry.db.conn.set_trace_callback(statements.append)
+    try:
+        volreg.nominations(registry, by=("category", "status"), **filters).to_dicts()
+    finally:
+        registry.db.conn.set_trace_callback(None)
+    query = next(s for s in statements if "FROM endorsements" in s)
+    plan = [row[-1] for row in registry.db.execute("EXPLAIN QUERY PLAN " + query)]
+    inner = plan[plan.index(next(step for step in plan if step.startswith("MATERIALIZE y"))) + 1:]
+    assert inner[0].startswith("SCAN x"), plan  # the endorsements, in the subquery that counts them
+    assert any(step.startswith("SEARCH n") and "(id=?)" in step for step in inner), plan
+
+
 def test_empty_queries_give_zero_totals(registry: volreg.Registry) -> None:
     """With nothing to count, the totals are zeros, not an empty table or NULLs."""
     assert [{"nominations": 0, "nominees": 0, "endorsements": 0}] == volreg.nominations(registry).to_dicts()
