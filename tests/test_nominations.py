@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import volreg
 from volreg.nominating import next_statuses
@@ -497,3 +499,70 @@ def test_a_stale_caller_loses_cleanly(tmp_path: Any) -> None:
     finally:
         first.close()
         second.close()
+
+
+# -- the nominee summary (m018) --------------------------------------------------------------------------
+
+_RECOUNT = ("SELECT coalesce(category, ''), status, coalesce(person, family, organisation), count(*) "
+            "FROM nominations GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+
+
+@settings(max_examples=40, deadline=None)
+@given(ops=st.lists(st.one_of(
+    st.tuples(st.just("nominate"), st.integers(0, 4), st.sampled_from(("助人为乐", "见义勇为", "孝老爱亲"))),
+    st.tuples(st.sampled_from(("verified", "public_review", "withdrawn", "rejected")), st.integers(0, 20)),
+    st.tuples(st.just("merge"), st.integers(0, 3), st.integers(0, 3)),
+    st.tuples(st.just("uncategorised"), st.integers(0, 20)),
+), max_size=25))
+def test_nominee_summary_equals_a_recount_after_random_writes(ops: list[tuple[Any, ...]]) -> None:
+    """summary_nominees holds exactly what the nominations say after nominations, status changes, merged
+    nominees and a category removed (as an older row has none); the counts read from it equal a recount."""
+    with volreg.open(":memory:", key="test-key-16-bytes") as registry:
+        people = [registry.add_person(f"候选人{n}") for n in range(4)]
+        group = registry.add_organisation("蓝天救援队", kind="community")
+        made: list[str] = []
+        for op in ops:
+            try:
+                if op[0] == "nominate":
+                    nominee = group if op[1] == 4 else people[op[1]]
+                    made.append(registry.nominate("中国好人", nominee, category=op[2], nominator="self",
+                                                  period="2024-Q1", at=T["submitted"]).id)
+                elif op[0] == "merge":
+                    registry.merge_people(people[op[1]], people[op[2]], by="管理员", reason="重复")
+                elif op[0] == "uncategorised" and made:
+                    registry.db.execute("UPDATE nominations SET category = NULL WHERE id = ?",
+                                        [made[op[1] % len(made)]])
+                elif made:
+                    extra = {"closes": T["closes"]} if op[0] == "public_review" else (
+                        {"note": "不符"} if op[0] == "rejected" else {})
+                    registry.advance(made[op[1] % len(made)], op[0], by="文明办", at=T["verified"], **extra)
+            except volreg.VolregError:
+                pass
+        held = [tuple(r) for r in registry.db.execute(
+            "SELECT category, status, nominee, nominations FROM summary_nominees ORDER BY 1, 2, 3")]
+        assert [tuple(r) for r in registry.db.execute(_RECOUNT)] == held
+        fast = volreg.nominations(registry, by=("status", "category")).to_dicts()
+        registry.session.summaries = False
+        assert volreg.nominations(registry, by=("status", "category")).to_dicts() == fast
+
+
+def test_an_upgraded_database_gets_its_nominee_summary_from_the_existing_nominations(tmp_path: Any) -> None:
+    """Migration m018 fills summary_nominees from the nominations a registry already holds."""
+    path = tmp_path / "old.db"
+    with volreg.open(path, key="test-key-16-bytes") as registry:
+        people = [registry.add_person(name) for name in ("甲", "乙")]
+        for n, category in enumerate(("助人为乐", "见义勇为", "助人为乐")):
+            nomination = registry.nominate("中国好人", people[n % 2], category=category, nominator="self",
+                                           period="2024-Q1", at=T["submitted"])
+            if n:
+                registry.advance(nomination, "verified", by="文明办", at=T["verified"])
+        expected = volreg.nominations(registry, by=("category", "status")).to_dicts()
+        for trigger in ("insert", "delete", "update"):
+            registry.db.execute(f"DROP TRIGGER summary_nominees_{trigger}")
+        registry.db.execute("DROP TABLE summary_nominees")
+        registry.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm018_nomination_summary'")
+    with volreg.open(path, key="test-key-16-bytes") as registry:
+        assert [tuple(r) for r in registry.db.execute(_RECOUNT)] == [tuple(r) for r in registry.db.execute(
+            "SELECT category, status, nominee, nominations FROM summary_nominees ORDER BY 1, 2, 3")]
+        assert expected == volreg.nominations(registry, by=("category", "status")).to_dicts()
+        assert 3 == len(expected)

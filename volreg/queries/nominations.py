@@ -38,6 +38,10 @@ _NAME_JOINS = {
 }
 
 
+# Nominations and distinct nominees per category and status, from summary_nominees (m018).
+_SUMMARISED = {"nominations": "sum(n.nominations)", "nominees": "count(*)", "endorsements": "endorsements"}
+_SUMMARY_KEYS = {"category": "NULLIF(n.category, '') AS [category]", "status": "n.status AS [status]"}
+
 _ENDORSEMENTS = "endorsements"
 """The measure counted from the endorsements rather than the nominations (see :func:`_run`)."""
 
@@ -76,9 +80,12 @@ def _filters(
 def _run(registry: Registry, by: Any, measures: list[tuple[str, str]], filters: dict[str, Any]) -> Result:
     """Count the nominations first (reading only the columns asked for: ``nominations_cover`` holds every
     dimension and measure), joining a title or an edition only when a level or an edition number is asked
-    for; then name the groups (title and category names), one look-up per group."""
+    for; then name the groups (title and category names), one look-up per group.  Nominations and nominees
+    per category and status, unfiltered, are added up from ``summary_nominees`` instead."""
     dims = check_by(by, NOMINATION_DIMENSIONS)
     f = _filters(registry, **filters)
+    summary = (registry.session.summaries and sorted(dims) == ["category", "status"]
+               and all(value is None for value in filters.values()) and set(dict(measures)) <= set(_SUMMARISED))
     joins = ""
     if "level" in dims or filters["level"] is not None:
         joins += " JOIN honour_titles t ON t.code = n.honour"
@@ -88,8 +95,13 @@ def _run(registry: Registry, by: Any, measures: list[tuple[str, str]], filters: 
     counted = [(name, m) for name, m in measures if m != _ENDORSEMENTS]
     grouped = " GROUP BY " + ", ".join(f"[{d}]" for d in dims) if dims else ""
     keys = [f"{_DIMENSIONS[d][0]} AS [{d}]" for d in dims]
-    inner = ("SELECT " + ", ".join([*keys, *(f"{m} AS [{name}]" for name, m in counted)])
-             + " FROM nominations n" + joins + f.where() + grouped)
+    if summary:  # per category and status: summary_nominees holds one row per nominee of each (m018)
+        inner = ("SELECT " + ", ".join([*(_SUMMARY_KEYS[d] for d in dims),
+                                        *(f"{_SUMMARISED[name]} AS [{name}]" for name, _ in counted)])
+                 + " FROM summary_nominees n" + grouped)
+    else:
+        inner = ("SELECT " + ", ".join([*keys, *(f"{m} AS [{name}]" for name, m in counted)])
+                 + " FROM nominations n" + joins + f.where() + grouped)
     params = [*f.cte_params, *f.params]
     endorsed = ""
     if len(counted) < len(measures):

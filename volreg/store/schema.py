@@ -1016,6 +1016,55 @@ def m017_nomination_cover(db: Database) -> None:
     )
 
 
+_NOMINEE = "coalesce({r}.person, {r}.family, {r}.organisation)"
+_NOMINEE_KEY = "coalesce({r}.category, ''), {r}.status, " + _NOMINEE
+
+
+def _nominee_change(r: str, sign: int) -> str:
+    key = _NOMINEE_KEY.format(r=r)
+    if sign > 0:
+        return (f"INSERT INTO summary_nominees (category, status, nominee, nominations) VALUES ({key}, 1) "
+                "ON CONFLICT DO UPDATE SET nominations = nominations + 1")
+    match = f"(category, status, nominee) = ({key})"
+    return (f"UPDATE summary_nominees SET nominations = nominations - 1 WHERE {match}; "
+            f"DELETE FROM summary_nominees WHERE {match} AND nominations = 0")
+
+
+@MIGRATIONS()
+def m018_nomination_summary(db: Database) -> None:
+    """``summary_nominees``: per category (``''`` for none), status and nominee (the person, family or group),
+    how many nominations there are, kept exact by triggers on ``nominations`` (insert, delete, a change of
+    category, status or nominee).  Nomination counts per category and status then add up a few thousand
+    narrow rows in order from ``summary_nominees_cover``, distinct nominees included, instead of sorting every
+    nomination's nominee; the table is filled from the existing nominations here.  (A rowid table with a
+    covering index rather than ``WITHOUT ROWID``: archives and tools read every table in rowid order.)"""
+    run_script(
+        db,
+        f"""
+        CREATE TABLE summary_nominees (
+            category TEXT NOT NULL,
+            status TEXT NOT NULL,
+            nominee TEXT NOT NULL,
+            nominations INTEGER NOT NULL,
+            PRIMARY KEY (category, status, nominee) ON CONFLICT REPLACE
+        );
+        CREATE INDEX summary_nominees_cover ON summary_nominees(category, status, nominee, nominations);
+        INSERT INTO summary_nominees (category, status, nominee, nominations)
+            SELECT {_NOMINEE_KEY.format(r="n")}, count(*) FROM nominations n GROUP BY 1, 2, 3
+        """,
+    )
+    # One statement each: a trigger's body holds semicolons.
+    db.execute(f"CREATE TRIGGER summary_nominees_insert AFTER INSERT ON nominations "
+               f"BEGIN {_nominee_change('new', 1)}; END")
+    db.execute(f"CREATE TRIGGER summary_nominees_delete AFTER DELETE ON nominations "
+               f"BEGIN {_nominee_change('old', -1)}; END")
+    db.execute("CREATE TRIGGER summary_nominees_update AFTER UPDATE OF category, status, person, family, organisation "
+               "ON nominations WHEN old.category IS NOT new.category OR old.status IS NOT new.status "
+               "OR old.person IS NOT new.person OR old.family IS NOT new.family "
+               f"OR old.organisation IS NOT new.organisation BEGIN {_nominee_change('old', -1)}; "
+               f"{_nominee_change('new', 1)}; END")
+
+
 def _known() -> set[str]:
     return {m.name for m in MIGRATIONS.pending(Database(memory=True))}
 

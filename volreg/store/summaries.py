@@ -23,6 +23,9 @@ order reads one index and looks nothing up per row: a trigger on each table fill
 and triggers on ``people.name`` and on ``volunteers.number``/``person`` keep them current (anonymisation
 and merging change both).
 
+(Nominations have their own summary, ``summary_nominees``: per category, status and nominee, how many
+nominations, kept by the triggers migration ``m018_nomination_summary`` installs.)
+
 A record counts in the month and year in which it starts locally: the first characters of its local
 ``start`` text (``2024-03-05T09:00:00+08:00``, or ``2024-03-05`` for a record kept by the day only).
 
