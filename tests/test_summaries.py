@@ -17,7 +17,7 @@ import volreg
 from volreg.base import new_id
 from volreg.erasure import pseudonym
 from volreg.model import ServiceRecord
-from volreg.store import summaries
+from volreg.store import bulk, summaries
 from volreg.store.summaries import insert_records
 from volreg.timeutil import get_zone
 
@@ -246,12 +246,12 @@ def apply(registry: volreg.Registry, world: tuple[list[Any], list[Any]], ops: li
                 # Batches of one transaction, their summaries added once before it commits; the second batch
                 # repeats an id and fails alone (its savepoint rolls back, with what it added to the waiting).
                 rows = bulk_rows(registry, world, op[1])
-                bulk = summaries.BulkInsert(registry._store)
+                batches = bulk.BulkInsert(registry._store)
                 with registry.transaction():
-                    bulk.insert(rows[: len(rows) // 2])
+                    batches.insert(rows[: len(rows) // 2])
                     with contextlib.suppress(volreg.VolregError):
-                        bulk.insert([*rows[len(rows) // 2:], rows[0]])
-                    bulk.insert(rows[len(rows) // 2:])
+                        batches.insert([*rows[len(rows) // 2:], rows[0]])
+                    batches.insert(rows[len(rows) // 2:])
                     if op[0] == "batches_abandoned":
                         raise RuntimeError("abandon")
                 logged += [row["id"] for row in rows]
@@ -528,9 +528,9 @@ def test_a_bulk_import_then_corrections_and_voids_keeps_the_summaries_exact(regi
 def test_the_bulk_path_reads_only_the_new_rows(registry: volreg.Registry) -> None:
     """Every statement of the bulk path reads the batch by rowid range, never a scan of the records or of the
     activities (at city scale such a plan turns a batch of 500 records into a 2,000,000-row scan)."""
-    for statement in summaries._MAKE_BATCH:
+    for statement in bulk._MAKE_BATCH:
         registry.db.execute(statement)
-    for sql in summaries.BATCH_READS:
+    for sql in bulk.BATCH_READS:
         plan = [row[-1] for row in registry.db.execute("EXPLAIN QUERY PLAN " + sql, [0] * sql.count("?"))]
         assert not [step for step in plan if step.startswith("SCAN")], plan
         assert any("rowid>?" in step for step in plan), plan
@@ -573,10 +573,10 @@ def test_batches_of_one_transaction_reach_the_summaries_once_before_it_commits(r
     world = build_world(registry)
     first = bulk_rows(registry, world, [(1, 1, 0, 40, "verified"), (2, 2, 1, 50, "pending")])
     second = bulk_rows(registry, world, [(0, 1, 2, 20, "verified"), (1, 0, 3, 30, "verified")])
-    bulk = summaries.BulkInsert(registry._store)
+    batches = bulk.BulkInsert(registry._store)
     with registry.transaction():
-        bulk.insert(first)
-        bulk.insert(second)
+        batches.insert(first)
+        batches.insert(second)
         waiting = registry.db.execute("SELECT count(*) FROM summary_volunteer_months").fetchone()[0]
         assert 0 == waiting  # nothing added yet: the summaries of both batches wait for the commit
     assert 4 == registry.db.execute("SELECT count(*) FROM service_records").fetchone()[0]
@@ -585,16 +585,16 @@ def test_batches_of_one_transaction_reach_the_summaries_once_before_it_commits(r
     before = volreg.hours(registry, by="volunteer").to_dicts()
     third = bulk_rows(registry, world, [(0, 2, 0, 45, "pending")])
     with pytest.raises(volreg.Conflict, match="written while"), registry.transaction():
-        bulk.insert(third)
+        batches.insert(third)
         registry.log_service(world[0][2], world[1][0], start=f"{ACTIVITY_DAYS[0]} 08:00", minutes=30)
-        bulk.insert(bulk_rows(registry, world, [(2, 1, 1, 25, "pending")]))
+        batches.insert(bulk_rows(registry, world, [(2, 1, 1, 25, "pending")]))
     assert 4 == registry.db.execute("SELECT count(*) FROM service_records").fetchone()[0]
     assert before == volreg.hours(registry, by="volunteer").to_dicts()
 
     # Applied on demand (the importer does so before it changes a record it wrote earlier), then committed.
     with registry.transaction():
-        bulk.insert(third)
-        bulk.apply()
+        batches.insert(third)
+        batches.apply()
         verified = registry.verify_service(third[0]["id"], by="审核员")
         registry.void_service(verified, by="审核员", reason="撤回")
     assert_summaries_exact(registry)
