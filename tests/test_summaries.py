@@ -660,9 +660,9 @@ def test_a_record_of_an_earlier_batch_changed_by_a_later_row_is_counted_once(
         registry: volreg.Registry, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past the rows an import remembers (two million), a repeated row is matched against the registry, where
     an earlier batch of the same import wrote it: verifying it first adds the waiting batches."""
-    from volreg.io import importer
+    from volreg.io import run
 
-    monkeypatch.setattr(importer, "_SEEN_LIMIT", 0)
+    monkeypatch.setattr(run, "_SEEN_LIMIT", 0)
     volunteers, activities = build_world(registry)
     lines = ["志愿者编号,活动,开始时间,分钟,审核状态"]
     for n, day in enumerate(ACTIVITY_DAYS[:3]):
