@@ -195,10 +195,10 @@ class FileRun:
         outcome = "skipped"
         try:
             with store.write():
-                found, other = self._identify(record, external)
-                if found is not None and self._same_as_earlier(raw.line, found):
-                    self._failed_line = raw.line
+                matched = self._match(raw.line, record, external)
+                if matched is None:
                     return
+                found, other = matched
                 if found is None:
                     try:
                         found, outcome = self.handler.create(self.ctx, record), "created"
@@ -251,6 +251,15 @@ class FileRun:
             return candidate, None
         where = f" on line {self.seen[candidate]} of this file" if candidate in self.seen else ""
         return None, (f"{other!r}" if other else "none") + where
+
+    def _match(self, line: int, record: Mapping[str, Any],
+               external: str | None) -> tuple[str | None, str | None] | None:
+        """:meth:`_identify` a converted row, or None (reported) when it is the entity of an earlier row."""
+        found, other = self._identify(record, external)
+        if found is not None and self._same_as_earlier(line, found):
+            self._failed_line = line
+            return None
+        return found, other
 
     def _same_as_earlier(self, line: int, found: str) -> bool:
         earlier = self.seen.get(found)
@@ -315,10 +324,10 @@ class FileRun:
         ctx, handler = self.ctx, self.handler
         ctx.cache["line"] = raw.line
         try:
-            found, other = self._identify(record, external)
-            if found is not None and self._same_as_earlier(raw.line, found):
-                self._failed_line = raw.line
+            matched = self._match(raw.line, record, external)
+            if matched is None:
                 return
+            found, other = matched
             if found is None:
                 try:
                     entity_id, staged = handler.check(ctx, record)
