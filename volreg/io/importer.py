@@ -123,8 +123,9 @@ def import_file(
         format: ``csv``, ``tsv``, ``xlsx``, ``json`` or ``jsonl``; by default from the suffix.
         encoding: the CSV encoding; detected by default.
         batch_size: rows per transaction in ``valid_rows`` mode (500 by default), and rows per write of a
-            batched kind (service records): 500 in ``valid_rows`` mode, 5,000 by default otherwise (fewer,
-            larger writes keep the summaries' per-write work small; memory grows with it).
+            batched kind (service records): 500 in ``valid_rows`` mode, 5,000 by default otherwise (memory
+            grows with it). The summaries of the records written are brought up to date once per
+            transaction, just before it commits: for ``all_or_nothing``, once for the whole file.
         progress: a function called as ``progress(rows_done, rows_total)`` after each row read, so that
             tqdm, rich or an application can follow the import (``rows_total``: the rows the file holds,
             counted before the import starts; an XLSX sheet's stated size less its header; None when
