@@ -97,3 +97,20 @@ def test_participants_and_service_count_only_verified_service(
     assert [("2024-01", 4, 2, 4), ("2024-02", 2, 0, 0)] == [
         (r["month"], r["activities"], r["participants"], r["service_records"]) for r in by_month
     ]
+
+
+@pytest.mark.parametrize("by", [("studio", "category"), ("studio",)])
+def test_counts_per_studio_read_the_activities_in_order_from_one_index(registry: volreg.Registry, by: tuple) -> None:
+    """Grouping every activity by studio (and category) reads activities_studio_category in order (m019):
+    no sort of the activity rows, which cost 14 ms of the 20 ms allowed at city scale."""
+    statements: list[str] = []
+    registry.db.conn.set_trace_callback(statements.append)
+    try:
+        volreg.activity_counts(registry, by=by).to_dicts()
+    finally:
+        registry.db.conn.set_trace_callback(None)
+    query = next(s for s in statements if "FROM activities a" in s)
+    rows = registry.db.execute("EXPLAIN QUERY PLAN " + query).fetchall()
+    counting = next(row[0] for row in rows if row[-1] == "CO-ROUTINE x")  # the activities, grouped
+    plan = [row[-1] for row in rows if row[1] == counting]
+    assert ["SCAN a USING COVERING INDEX activities_studio_category"] == plan, rows

@@ -674,3 +674,45 @@ def test_a_record_of_an_earlier_batch_changed_by_a_later_row_is_counted_once(
     report = volreg.import_file(registry, path, kind="service_records", batch_size=3)
     assert report.ok and (9, 1) == (report.created, report.updated), report
     assert_summaries_exact(registry)
+
+
+def test_a_reader_during_a_large_import_sees_the_registry_before_it_then_exact_summaries(tmp_path: Any) -> None:
+    """While an all-or-nothing import has written batches whose summaries wait for its commit, another
+    connection (another thread, its own snapshot) sees the registry as it was, summaries and records
+    agreeing; once the import commits, it sees the new records with their summaries."""
+    import threading
+
+    path = tmp_path / "reg.db"
+    with volreg.open(path, key="test-key-16-bytes") as registry:
+        volunteers, activities = build_world(registry)
+        registry.log_service(volunteers[0], activities[0], start=f"{ACTIVITY_DAYS[0]} 08:00", minutes=30)
+        lines = ["志愿者编号,活动,开始时间,分钟"]
+        for n, day in enumerate(ACTIVITY_DAYS):
+            for v, who in enumerate(volunteers):
+                lines.append(f"{who.number},{activities[n].id},{day} {10 + v}:00,{20 + n}")
+        csv = tmp_path / "records.csv"
+        csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        before = volreg.hours(registry, by="volunteer").to_dicts()
+        halfway, seen = threading.Event(), threading.Event()
+        waiting: list[Any] = []
+
+        def follow(done: int, total: int | None) -> None:
+            if done == 10:  # two batches of four are written, their summaries waiting
+                waiting.append(registry.db.execute("SELECT count FROM temp.volreg_bulk_pending").fetchone())
+                halfway.set()
+                assert seen.wait(30)
+
+        importer = threading.Thread(target=lambda: volreg.import_file(
+            registry, csv, kind="service_records", batch_size=4, progress=follow))
+        importer.start()
+        assert halfway.wait(30)
+        assert [(8,)] == [tuple(row) for row in waiting]
+        with volreg.open(path, key="test-key-16-bytes", readonly=True) as reader:
+            assert before == volreg.hours(reader, by="volunteer").to_dicts()
+            assert 1 == reader.db.execute("SELECT count(*) FROM service_records").fetchone()[0]
+        seen.set()
+        importer.join(30)
+        assert 16 == registry.db.execute("SELECT count(*) FROM service_records").fetchone()[0]
+        assert_summaries_exact(registry)
+        with volreg.open(path, key="test-key-16-bytes", readonly=True) as reader:
+            assert volreg.hours(registry, by="volunteer").to_dicts() == volreg.hours(reader, by="volunteer").to_dicts()
