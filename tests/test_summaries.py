@@ -716,3 +716,20 @@ def test_a_reader_during_a_large_import_sees_the_registry_before_it_then_exact_s
         assert_summaries_exact(registry)
         with volreg.open(path, key="test-key-16-bytes", readonly=True) as reader:
             assert volreg.hours(registry, by="volunteer").to_dicts() == volreg.hours(reader, by="volunteer").to_dicts()
+
+
+def test_batches_are_applied_along_the_way_past_a_bound(registry: volreg.Registry,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once apply_every records wait, the next batch adds them (the memory of the sorting stays bounded);
+    the rest wait for the commit, and the summaries end exact."""
+    monkeypatch.setattr(bulk.BulkInsert, "apply_every", 3)
+    world = build_world(registry)
+    batches = bulk.BulkInsert(registry._store)
+    with registry.transaction():
+        batches.insert(bulk_rows(registry, world, [(0, 0, 0, 40, "verified"), (1, 1, 1, 50, "pending")]))
+        assert 0 == registry.db.execute("SELECT count(*) FROM summary_volunteers").fetchone()[0]
+        batches.insert(bulk_rows(registry, world, [(2, 2, 2, 30, "verified")]))  # three wait: applied
+        assert 3 == registry.db.execute("SELECT sum(records) FROM summary_volunteers").fetchone()[0]
+        batches.insert(bulk_rows(registry, world, [(0, 3, 3, 20, "pending")]))
+        assert 3 == registry.db.execute("SELECT sum(records) FROM summary_volunteers").fetchone()[0]
+    assert_summaries_exact(registry)

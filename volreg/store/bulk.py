@@ -7,7 +7,7 @@ otherwise are in :mod:`volreg.store.summary_triggers`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import Conflict
 
@@ -102,8 +102,9 @@ class BulkInsert:
     one whose ``WHEN`` is false, doubles the cost of an insert) and recreated exactly as it was stored, in one
     savepoint, so that no other connection ever sees the table without it.  The summaries of every batch
     written so far are added at :meth:`apply`, which runs by itself just before the write transaction
-    commits (:meth:`Store.before_commit <volreg.store.db.Store.before_commit>`): a large import adds up the
-    whole file once instead of once per batch.
+    commits (:meth:`Store.before_commit <volreg.store.db.Store.before_commit>`) and whenever
+    :attr:`apply_every` records wait: a large import adds up its file in a few large steps instead of once
+    per batch.
 
     What is waiting is kept in the connection's temporary ``volreg_bulk_pending`` table, so it rolls back
     with the records: a savepoint or transaction undone takes its batches with it.  Until :meth:`apply`,
@@ -112,6 +113,11 @@ class BulkInsert:
     anything else meanwhile is noticed and refused as a :class:`~volreg.Conflict`, so the transaction rolls
     back instead of counting it twice.
     """
+
+    apply_every: ClassVar[int] = 200_000
+    """Records that may wait at most: once as many have been written, :meth:`insert` applies them, so the
+    memory of the summaries' sorting (each ``GROUP BY`` may hold up to the page cache) stays bounded however
+    large the file."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -164,6 +170,8 @@ class BulkInsert:
                 else:
                     conn.execute(f"UPDATE {_PENDING} SET last = ?, count = count + ?", [last, len(rows)])
                 store.before_commit(self.apply)
+                if (pending[2] if pending is not None else 0) + len(rows) >= self.apply_every:
+                    self.apply()
         except _NotContiguous:
             with store.write():
                 self.apply()
