@@ -123,6 +123,7 @@ class BulkInsert:
         self.store = store
 
     def __eq__(self, other: object) -> bool:
+        # Equal for one store, so that Store.before_commit keeps one apply per transaction, whoever asked.
         return isinstance(other, BulkInsert) and other.store is self.store
 
     def __hash__(self) -> int:
