@@ -232,3 +232,48 @@ def test_an_interrupted_export_leaves_no_file(filled, tmp_path):
         volreg.export_registry(filled, fresh)
     assert not fresh.exists()
     assert ["registry.jsonl"] == sorted(p.name for p in tmp_path.iterdir())
+
+
+def test_an_archive_from_before_the_subtree_summaries_is_restored_with_exact_summaries(tmp_path):
+    """An archive written before m014/m015 has no closure of the organisation tree and no subtree rows, and
+    lists an organisation moved under a later one before its new parent: the restore rebuilds the closure
+    and every summary from the restored rows, so subtree questions count the moved organisation's service."""
+    from strategies import ACTIVITY_DAYS, build_world
+    from test_summaries import assert_summaries_exact
+
+    with volreg.open(":memory:", key="test-key-16-bytes") as registry:
+        volunteers, activities = build_world(registry)
+        root = next(o for o in registry.organisations() if o.parent is None).id
+        moved = registry.add_organisation("后并入的服务队")  # created before its new parent
+        parent = registry.add_organisation("新设街道", parent=root)
+        with registry.transaction():
+            registry.db.execute("UPDATE organisations SET parent = ? WHERE id = ?", [parent.id, moved.id])
+        act = registry.add_activity("敬老", category="敬老助老", start=f"{ACTIVITY_DAYS[1]} 08:00",
+                                    end=f"{ACTIVITY_DAYS[1]} 12:00", organiser=moved)
+        registry.verify_service(registry.log_service(volunteers[0], act, start=f"{ACTIVITY_DAYS[1]} 09:00",
+                                                     minutes=90), by="审核员")
+        registry.log_service(volunteers[1], activities[1], start=f"{ACTIVITY_DAYS[1]} 09:00", minutes=30)
+        expected = volreg.hours(registry, organisation=root).to_dicts()
+        path = tmp_path / "old.jsonl"
+        volreg.export_registry(registry, path)
+
+    later = ("organisation_tree", "summary_volunteer_years", "summary_unserved", "summary_nominees")
+    *body, _ = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = json.loads(body[0])
+    header["version"] = 1  # no trailer then
+    header["migrations"] = [m for m in header["migrations"] if m < "m014"]
+    kept = []
+    for line in body[1:]:
+        entry = json.loads(line)
+        if entry["table"] in later or entry["row"].get("grouping") == "subtree":
+            continue
+        for column in ("number", "name"):  # the volunteer summaries had no labels yet
+            if entry["table"] == "summary_volunteers":
+                entry["row"].pop(column, None)
+        kept.append(json.dumps(entry, ensure_ascii=False) + "\n")
+    path.write_text(json.dumps(header, ensure_ascii=False) + "\n" + "".join(kept), encoding="utf-8")
+
+    with volreg.import_registry(path, key="test-key-16-bytes", accept_without_trailer=True) as copy:
+        assert_summaries_exact(copy)
+        assert expected == volreg.hours(copy, organisation=root).to_dicts()
+        assert 90 == expected[0]["minutes"]

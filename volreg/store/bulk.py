@@ -14,7 +14,7 @@ from ..errors import Conflict
 if TYPE_CHECKING:
     from .db import Store
 
-__all__ = ["BulkInsert", "insert_records", "BATCH_READS"]
+__all__ = ["BulkInsert", "insert_records", "rebuild", "BATCH_READS"]
 
 # A batch is every row whose rowid is above the largest one before it: ``service_records`` has no AUTOINCREMENT,
 # so SQLite gives new rows max(rowid) + 1, and no other connection can write meanwhile (we hold the write lock).
@@ -225,3 +225,44 @@ def insert_records(store: Store, rows: Sequence[Mapping[str, Any]]) -> None:
         bulk = BulkInsert(store)
         bulk.insert(rows)
         bulk.apply()
+
+
+_CLOSURE = (
+    "WITH RECURSIVE t(ancestor, descendant, depth) AS (SELECT id, id, 0 FROM organisations UNION ALL "
+    "SELECT t.ancestor, o.id, t.depth + 1 FROM t JOIN organisations o ON o.parent = t.descendant "
+    "WHERE t.depth < 1000) "
+    "INSERT INTO organisation_tree (ancestor, descendant, depth) SELECT ancestor, descendant, min(depth) "
+    "FROM t GROUP BY ancestor, descendant"
+)
+_UNSERVED_ALL = (
+    "INSERT OR REPLACE INTO summary_unserved (volunteer, number, name) SELECT v.id, v.number, p.name "
+    "FROM volunteers v JOIN people p ON p.id = v.person WHERE NOT EXISTS "
+    "(SELECT 1 FROM summary_volunteers g WHERE g.status = 'verified' AND g.volunteer = v.id)"
+)
+_DERIVED = ("summary_volunteer_months", "summary_volunteer_years", "summary_volunteers", "summary_group_members",
+            "summary_groups", "summary_unserved", "organisation_tree")
+
+
+def rebuild(store: Store) -> None:
+    """Recompute the closure of the organisation tree and every service summary from the rows themselves.
+
+    For rows that did not reach them through the triggers in a meaningful order: an archive written before
+    the closure and the subtree summaries existed lists an organisation moved under a later one before its
+    new parent, so the closure (and the subtree rows built on it) would miss ancestors.  One transaction;
+    the answers afterwards equal a recount of the records.
+    """
+    conn = store.db.conn
+    with store.write():
+        for table in _DERIVED:
+            conn.execute(f"DELETE FROM {table}")  # the volunteer summaries first: their delete trigger refills
+        conn.execute(_CLOSURE)                     # summary_unserved, emptied after them
+        low, high, count = conn.execute(
+            "SELECT coalesce(min(rowid), 1) - 1, max(rowid), count(*) FROM service_records").fetchone()
+        if count:
+            # Every record waits, as if one batch had written them all, and is added up once.
+            for statement in _MAKE_BATCH:
+                conn.execute(statement)
+            conn.execute(f"DELETE FROM {_PENDING}")
+            conn.execute(f"INSERT INTO {_PENDING} (since, last, count) VALUES (?, ?, ?)", [low, high, count])
+            BulkInsert(store).apply()
+        conn.execute(_UNSERVED_ALL)
