@@ -91,6 +91,14 @@ BATCH_READS = (_FILL_CELLS,)
 """The statements of :class:`BulkInsert` that read the new records (their plans must read only those)."""
 
 
+def _pending(conn: Any) -> tuple[int, int, int] | None:
+    """What waits on this connection (since, last, count), or None; the temporary tables made if need be."""
+    for statement in _MAKE_BATCH:
+        conn.execute(statement)
+    row = conn.execute(f"SELECT since, last, count FROM {_PENDING}").fetchone()
+    return None if row is None else (row[0], row[1], row[2])
+
+
 class _NotContiguous(Exception):
     """The new rows did not get the rowids above the old maximum; undo and take the per-row path."""
 
@@ -129,13 +137,6 @@ class BulkInsert:
     def __hash__(self) -> int:
         return id(self.store)
 
-    def _pending(self) -> tuple[int, int, int] | None:
-        conn = self.store.db.conn
-        for statement in _MAKE_BATCH:
-            conn.execute(statement)
-        row = conn.execute(f"SELECT since, last, count FROM {_PENDING}").fetchone()
-        return None if row is None else (row[0], row[1], row[2])
-
     def insert(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Write complete ``service_records`` rows (sharing their columns), none of which exists yet.
 
@@ -149,7 +150,7 @@ class BulkInsert:
         conn = store.db.conn
         try:
             with store.write():
-                pending = self._pending()
+                pending = _pending(conn)
                 before = conn.execute("SELECT coalesce(max(rowid), 0) FROM service_records").fetchone()[0]
                 if pending is not None and before != pending[1]:
                     raise Conflict("service records were written while earlier batches of new records waited "
@@ -187,7 +188,7 @@ class BulkInsert:
         """
         conn = self.store.db.conn
         with self.store.write():
-            pending = self._pending()
+            pending = _pending(conn)
             if pending is None:
                 return
             since, _, count = pending
@@ -260,9 +261,8 @@ def rebuild(store: Store) -> None:
             "SELECT coalesce(min(rowid), 1) - 1, max(rowid), count(*) FROM service_records").fetchone()
         if count:
             # Every record waits, as if one batch had written them all, and is added up once.
-            for statement in _MAKE_BATCH:
-                conn.execute(statement)
-            conn.execute(f"DELETE FROM {_PENDING}")
+            if _pending(conn) is not None:
+                conn.execute(f"DELETE FROM {_PENDING}")
             conn.execute(f"INSERT INTO {_PENDING} (since, last, count) VALUES (?, ?, ?)", [low, high, count])
             BulkInsert(store).apply()
         conn.execute(_UNSERVED_ALL)

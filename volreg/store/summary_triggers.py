@@ -152,9 +152,9 @@ _UNSERVED = (
 
 TRIGGERS: dict[str, str] = {
     "summary_delta_apply": f"AFTER INSERT ON summary_delta BEGIN {_apply_delta()}; END",
-    # Off while a batch of insert_records is being written: the batch reaches the summaries set-based.
-    "summary_record_insert": "AFTER INSERT ON service_records "
-    f"WHEN NOT EXISTS (SELECT 1 FROM summary_control WHERE bulk = 1) BEGIN {_delta('1', 'new')}; END",
+    # Dropped while a batch of new records is written (volreg.store.bulk): the batch reaches the summaries
+    # set-based.
+    "summary_record_insert": f"AFTER INSERT ON service_records BEGIN {_delta('1', 'new')}; END",
     "summary_record_delete": f"AFTER DELETE ON service_records BEGIN {_delta('-1', 'old')}; END",
     "summary_record_update": "AFTER UPDATE OF status, volunteer, activity, start, minutes ON service_records "
     "WHEN old.status IS NOT new.status OR old.volunteer IS NOT new.volunteer OR old.activity IS NOT new.activity "
