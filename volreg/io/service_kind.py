@@ -30,6 +30,8 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import attrs
+
 from .. import service_rules as rules
 from ..errors import Conflict, InvalidValue, NotFound, RuleViolation
 from ..model import Activity, ServiceRecord, Volunteer
@@ -130,6 +132,29 @@ def _moment(ctx: ImportContext, value: Any, field: str, on: date | None) -> date
     return moment
 
 
+@attrs.frozen
+class _Shape:
+    """What the rules made of one shape of record (see :meth:`ServiceRecordsHandler._shape`): the checked
+    fields (of the first volunteer met; only their times are read again), the stored row to copy, the day
+    the volunteer must be active on, and the local day the record counts on."""
+
+    fields: dict[str, Any]
+    row: dict[str, Any]
+    active_day: date
+    on_day: date
+
+
+def _minutes_of_hours(ctx: ImportContext, value: Any) -> int:
+    """An hours cell as minutes, read once per distinct text (a file repeats a few durations)."""
+    if type(value) is not str:
+        return v.minutes_from_hours(value)
+    cache = _cached(ctx, "hours")
+    minutes = cache.get(value)
+    if minutes is None:
+        minutes = cache[value] = v.minutes_from_hours(value)
+    return minutes
+
+
 def _whole_minutes(value: Any) -> int:
     text = str(value).strip()
     if not text.isdigit() or int(text) <= 0:
@@ -174,6 +199,27 @@ class ServiceRecordsHandler(KindHandler):
         if get("volunteer_number") is None and get("id_number") is None:
             raise InvalidValue("volunteer_number", "or 'id_number' (身份证号) must name the volunteer", None)
         who = _volunteer(ctx, get("volunteer_number"), values)
+        key = (get("activity"), get("date"), get("start"), get("end"), get("hours"), get("minutes"), get("status"))
+        shapes = _cached(ctx, "cell_shapes")
+        when = shapes.get(key)
+        if when is None:
+            when = self._when(ctx, values)
+            if all(cell is None or type(cell) is str for cell in key):  # a cell of another type may read
+                shapes[key] = when                                    # otherwise though equal (1 == 1.0)
+        return {
+            "volunteer": who,
+            **when,
+            "verifier": None if get("verifier") is None else v.text(values["verifier"], "verifier", 200),
+            "recorded_at": None if get("recorded_at") is None else _moment(ctx, values["recorded_at"],
+                                                                              "recorded_at", None),
+            "note": "" if get("note") is None else v.text(values["note"], "note"),
+        }
+
+    @staticmethod
+    def _when(ctx: ImportContext, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The activity, times, minutes and status of a row: what a file repeats for many volunteers, so
+        :meth:`convert` reads it once per distinct set of cells."""
+        get = values.get
         act = _activity(ctx, values["activity"])
         on = None if get("date") is None else v.day(ctx, values["date"], "date")
         if get("start") is None:
@@ -185,7 +231,7 @@ class ServiceRecordsHandler(KindHandler):
         else:
             start = _moment(ctx, values["start"], "start", on)
             end = None if get("end") is None else _moment(ctx, values["end"], "end", on)
-        minutes = None if get("hours") is None else v.minutes_from_hours(values["hours"])
+        minutes = None if get("hours") is None else _minutes_of_hours(ctx, values["hours"])
         if get("minutes") is not None:
             given = _whole_minutes(values["minutes"])
             if minutes is not None and given != minutes:
@@ -199,7 +245,6 @@ class ServiceRecordsHandler(KindHandler):
         if get("status") is not None:
             status = v.choice(values["status"], "status", STATUS_LABELS, ())
         return {
-            "volunteer": who,
             "activity": act,
             "start": start if start is not None else rules.day_bounds(on, ctx.registry.zone)[0],  # type: ignore[arg-type]
             "end": end,
@@ -207,10 +252,6 @@ class ServiceRecordsHandler(KindHandler):
             "day": day,
             "effective": minutes if minutes is not None else minutes_between(start, end),  # type: ignore[arg-type]
             "status": status,
-            "verifier": None if get("verifier") is None else v.text(values["verifier"], "verifier", 200),
-            "recorded_at": None if get("recorded_at") is None else _moment(ctx, values["recorded_at"],
-                                                                              "recorded_at", None),
-            "note": "" if get("note") is None else v.text(values["note"], "note"),
         }
 
     @staticmethod
@@ -289,6 +330,11 @@ class ServiceRecordsHandler(KindHandler):
         if now is None:
             now = ctx.cache["now"] = registry.session.now()
         day = record["day"]
+        batch = ctx.cache.get("batch")
+        if batch is not None:
+            shape = self._shape(ctx, record, who, act, now)
+            if shape is not None:
+                return self._check_shaped(ctx, record, who, shape, batch, now)
         fields = rules.service_fields(
             who, act, start=None if day is not None else record["start"], end=record["end"],
             minutes=record["minutes"], on=day, source="import", recorded_at=record["recorded_at"],
@@ -302,7 +348,6 @@ class ServiceRecordsHandler(KindHandler):
             start_utc, end_utc = to_utc_text(fields["start"]), to_utc_text(fields["interval_end"])
         on_day = fields["day"] or rules.day_of(fields["start"], zone)
         totals = ctx.cache.setdefault("day_totals", {})
-        batch = ctx.cache.get("batch")
         intervals: list[Any] | None = None
         if batch is not None:
             # Set-based: the ledger's overlap and day total were read for the whole batch (prefetch); the
@@ -371,6 +416,86 @@ class ServiceRecordsHandler(KindHandler):
         ctx.cache.setdefault("staged_keys", {})[self._key(record, start_utc)] = record_id
         ctx.cache.setdefault("staged", {})[record_id] = entry.minutes
         return record_id, (row, item)
+
+    def _shape(self, ctx: ImportContext, record: Mapping[str, Any], who: Volunteer, act: Activity,
+               now: datetime) -> _Shape:
+        """(Set-based) The rules of :func:`volreg.service_rules.service_fields` for a record, worked out once per
+        *shape* (activity, times, minutes, day and entry time: a file repeats a few time slots for many
+        volunteers) and checked again per row only where they depend on the volunteer (registered and active
+        that day).  A shape is kept only once every rule held for it, so a refused row always meets the full
+        check, with the same refusals as the row-by-row path."""
+        start, end, at = record["start"], record["end"], record["recorded_at"]
+        key = (act.id, start, start.fold, end, None if end is None else end.fold, record["minutes"], record["day"],
+               at, None if at is None else at.fold)
+        shapes = _cached(ctx, "record_shapes")
+        shape = shapes.get(key)
+        if shape is not None:
+            rules.check_active(who, shape.active_day)
+            return shape
+        zone = ctx.registry.zone
+        day = record["day"]
+        fields = rules.service_fields(
+            who, act, start=None if day is not None else start, end=end, minutes=record["minutes"], on=day,
+            source="import", recorded_at=at, first_recorded=None, now=now, zone=zone,
+            late_after_working_days=ctx.registry.settings.late_after_working_days, every=True,
+        )
+        stored = {name: value for name, value in fields.items() if name != "interval_end"}
+        row = ledger.record_row(ServiceRecord(id="", lineage="", **stored), zone)
+        shape = shapes[key] = _Shape(fields=fields, row=row, active_day=fields["day"] or fields["start"].date(),
+                                     on_day=fields["day"] or rules.day_of(fields["start"], zone))
+        return shape
+
+    def _check_shaped(self, ctx: ImportContext, record: Mapping[str, Any], who: Volunteer, shape: _Shape,
+                      batch: tuple[Any, int], now: datetime) -> tuple[str, Any]:
+        """(Set-based) :meth:`check` of a record whose shape passed :meth:`_shape`: the overlap and day-total
+        rules on the batch's facts, self-verification, and the stored row copied from the shape's."""
+        facts, n = batch
+        fields, row_of_shape = shape.fields, shape.row
+        minutes = row_of_shape["minutes"]
+        zone = ctx.registry.zone
+        accepted = ctx.cache.setdefault("accepted", {})
+        totals = ctx.cache.setdefault("day_totals", {})
+        line = ctx.cache.get("line")
+        timed = row_of_shape["day"] is None
+        if timed:
+            other = facts["overlap"].get(n)
+            if other is not None:
+                raise rules.overlap_conflict(who, fields, {"id": other[0], "start": other[1], "minutes": other[2],
+                                                           "status": other[3]}, zone)
+            for earlier in facts["earlier"].get(n, ()):
+                if earlier in accepted:
+                    theirs = accepted[earlier]
+                    raise Conflict(f"{rules.overlap_conflict(who, fields, theirs, zone)} (staged from line "
+                                   f"{theirs['line']} of this file)", other=theirs["id"])
+        on_day = shape.on_day
+        held = totals.get((who.id, on_day), 0)
+        rules.check_day_minutes(who, on_day, facts["held"].get((who.id, record["texts"][4]), 0) + held, minutes)
+        status = record["status"]
+        verified_by = None
+        if status == "verified":
+            verified_by = self._verifier(record)
+            if verified_by in (who.id, who.person, who.number):
+                raise RuleViolation("self_verification",
+                                    f"volunteer {who.id!r} cannot verify their own service record")
+        record_id = ordered_id("svc")
+        row = dict(row_of_shape)
+        row["id"] = row["lineage"] = record_id
+        row["volunteer"] = who.id
+        row["status"] = status
+        row["recorded_by"] = ctx.actor
+        row["verified_by"] = verified_by
+        if verified_by:
+            now_text = ctx.cache.get("now_text")
+            if now_text is None:
+                now_text = ctx.cache["now_text"] = to_utc_text(now)
+            row["verified_at"] = now_text
+        row["note"] = record["note"]
+        if timed:
+            accepted[n] = {"id": record_id, "start": row["start"], "minutes": minutes, "status": status, "line": line}
+        totals[(who.id, on_day)] = held + minutes
+        ctx.cache.setdefault("staged_keys", {})[self._key(record, row["start_utc"])] = record_id
+        ctx.cache.setdefault("staged", {})[record_id] = minutes
+        return record_id, (row, (record_id, line, status, verified_by))
 
     def write(self, ctx: ImportContext, staged: list[Any]) -> None:
         """Write a batch of checked records: the rows (:class:`volreg.store.bulk.BulkInsert`: their summaries are

@@ -59,7 +59,8 @@ def _checked(params: Sequence[Any]) -> Sequence[Any]:
     # The last line of defence: the registry validates each argument with its own message first; a value
     # that still cannot be bound is refused as a volreg error rather than a driver exception.
     for value in params:
-        if value is None or (type(value) is str and value.isascii()):
+        kind = type(value)
+        if value is None or (kind is str and value.isascii()) or (kind is int and -(2**63) <= value < 2**63):
             continue
         if not bindable(value):
             raise InvalidValue("value", "must be text, a whole number within 64 bits, a number or None", value)
