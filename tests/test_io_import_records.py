@@ -157,6 +157,35 @@ def test_a_status_column_verifies_on_reimport(loaded, tmp_path):
     assert 120 == volreg.hours(loaded)[0]["minutes"]
 
 
+@pytest.mark.parametrize("per_row", [False, True])
+def test_rows_of_one_time_slot_keep_their_own_volunteer_note_and_verification(loaded, tmp_path, per_row):
+    """Rows sharing an activity, start and hours (whose rules are worked out once per file) still each get
+    their own volunteer, note, status, verifier and verification time, as the row-by-row path gives them."""
+    path = tmp_path / "s.csv"
+    path.write_text(
+        "志愿者编号,活动,开始时间,服务时长,审核状态,审核人,备注\n"
+        "V2024000001,ACT-1,2024-03-05 09:00,2,已审核,新华社区,扫地\n"
+        "V2024000002,ACT-1,2024-03-05 09:00,2,待审核,,\n"
+        "V2023000001,ACT-1,2024-03-05 09:00,2,已审核,,擦窗\n",
+        encoding="utf-8",
+    )
+    report = volreg.import_file(loaded, path, kind="service_records", _per_row=per_row)
+    assert (3, ()) == (report.created, report.problems)
+    rows = loaded.db.execute(
+        "SELECT v.number, r.note, r.status, r.verified_by, r.verified_at IS NOT NULL, r.recorded_by, r.minutes, "
+        "r.start, r.id = r.lineage FROM service_records r JOIN volunteers v ON v.id = r.volunteer "
+        "ORDER BY v.number").fetchall()
+    organiser = loaded.db.execute("SELECT a.organiser FROM activities a JOIN import_identity i ON i.entity_id = a.id "
+                                  "WHERE i.kind = 'activities' AND i.key = 'ACT-1'").fetchone()[0]
+    actor = f"import {path.name}"
+    assert rows == [
+        ("V2023000001", "擦窗", "verified", organiser, 1, actor, 120, "2024-03-05T09:00:00+08:00", 1),
+        ("V2024000001", "扫地", "verified", "新华社区", 1, actor, 120, "2024-03-05T09:00:00+08:00", 1),
+        ("V2024000002", "", "pending", None, 0, actor, 120, "2024-03-05T09:00:00+08:00", 1),
+    ]
+    assert len({r[0] for r in loaded.db.execute("SELECT id FROM service_records")}) == 3
+
+
 def test_a_number_and_an_id_number_must_agree(loaded, tmp_path):
     """A row naming one volunteer by number and another by ID number is refused, the ID number masked."""
     path = tmp_path / "s.csv"

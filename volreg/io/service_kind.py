@@ -321,6 +321,15 @@ class ServiceRecordsHandler(KindHandler):
     def _verifier(record: Mapping[str, Any]) -> str:
         return str(record["verifier"] or record["activity"].organiser or "import")
 
+    def _verified_by(self, record: Mapping[str, Any], who: Volunteer) -> str | None:
+        """Who verifies a row imported ``verified`` (None for a pending one); never its own volunteer."""
+        if record["status"] != "verified":
+            return None
+        verified_by = self._verifier(record)
+        if verified_by in (who.id, who.person, who.number):
+            raise RuleViolation("self_verification", f"volunteer {who.id!r} cannot verify their own service record")
+        return verified_by
+
     def check(self, ctx: ImportContext, record: Mapping[str, Any]) -> tuple[str, Any]:
         registry = ctx.registry
         zone = registry.zone
@@ -329,45 +338,21 @@ class ServiceRecordsHandler(KindHandler):
         now = ctx.cache.get("now")
         if now is None:
             now = ctx.cache["now"] = registry.session.now()
-        day = record["day"]
         batch = ctx.cache.get("batch")
-        if batch is not None:
-            shape = self._shape(ctx, record, who, act, now)
-            if shape is not None:
-                return self._check_shaped(ctx, record, who, shape, batch, now)
+        if batch is not None:  # set-based: the rules of the row's shape, and the batch's facts (prefetch)
+            return self._check_shaped(ctx, record, who, self._shape(ctx, record, who, act, now), batch, now)
+        day = record["day"]
         fields = rules.service_fields(
             who, act, start=None if day is not None else record["start"], end=record["end"],
             minutes=record["minutes"], on=day, source="import", recorded_at=record["recorded_at"],
             first_recorded=None, now=now, zone=zone,
             late_after_working_days=registry.settings.late_after_working_days, every=True,
         )
-        texts = record.get("texts")
-        if texts is not None and day is None:  # the same instants, formatted once per distinct time (prefetch)
-            start_utc, end_utc = texts[0], texts[1]
-        else:
-            start_utc, end_utc = to_utc_text(fields["start"]), to_utc_text(fields["interval_end"])
+        start_utc, end_utc = to_utc_text(fields["start"]), to_utc_text(fields["interval_end"])
         on_day = fields["day"] or rules.day_of(fields["start"], zone)
         totals = ctx.cache.setdefault("day_totals", {})
-        intervals: list[Any] | None = None
-        if batch is not None:
-            # Set-based: the ledger's overlap and day total were read for the whole batch (prefetch); the
-            # self-join named the batch's earlier rows this one meets, of which only accepted ones count.
-            facts, n = batch
-            accepted = ctx.cache.setdefault("accepted", {})
-            if day is None:
-                other = facts["overlap"].get(n)
-                if other is not None:
-                    raise rules.overlap_conflict(who, fields, {"id": other[0], "start": other[1],
-                                                               "minutes": other[2], "status": other[3]}, zone)
-                for earlier in facts["earlier"].get(n, ()):
-                    if earlier in accepted:
-                        theirs = accepted[earlier]
-                        raise Conflict(f"{rules.overlap_conflict(who, fields, theirs, zone)} (staged from line "
-                                       f"{theirs['line']} of this file)", other=theirs["id"])
-            first = texts[4] if texts is not None else to_utc_text(rules.day_bounds(on_day, zone)[0])
-            rules.check_day_minutes(who, on_day, facts["held"].get((who.id, first), 0)
-                                    + totals.get((who.id, on_day), 0), int(fields["minutes"]))
-        elif day is None:
+        intervals: list[Any] = []
+        if day is None:
             # The ledger's overlap rule, on the rows find() read, and against the rows staged before this one.
             nearby = ctx.cache.get("nearby")
             if nearby is not None and nearby[0] == (who.id, start_utc, end_utc):
@@ -385,16 +370,9 @@ class ServiceRecordsHandler(KindHandler):
                 if other_start < end_utc and other_end > start_utc:
                     raise Conflict(f"{rules.overlap_conflict(who, fields, other, zone)} (staged from line "
                                    f"{other['line']} of this file)", other=other["id"])
-        if batch is None:
-            rules.check_day_total(registry.session.store, who, fields, zone,
-                                  staged=totals.get((who.id, on_day), 0))
+        rules.check_day_total(registry.session.store, who, fields, zone, staged=totals.get((who.id, on_day), 0))
         status = record["status"]
-        verified_by = None
-        if status == "verified":
-            verified_by = self._verifier(record)
-            if verified_by in (who.id, who.person, who.number):
-                raise RuleViolation("self_verification",
-                                    f"volunteer {who.id!r} cannot verify their own service record")
+        verified_by = self._verified_by(record, who)
         del fields["interval_end"]
         record_id = ordered_id("svc")
         entry = ServiceRecord(
@@ -403,19 +381,14 @@ class ServiceRecordsHandler(KindHandler):
         )
         row = ledger.record_row(entry, zone)
         # The journal holds one entry per written batch, naming each record, its line and how it was written.
-        item = (record_id, ctx.cache.get("line"), status, verified_by)
+        line = ctx.cache.get("line")
         if day is None:
-            staged_as = {"id": record_id, "start": row["start"], "minutes": entry.minutes, "status": status,
-                         "line": ctx.cache.get("line")}
-            if batch is not None:
-                ctx.cache["accepted"][batch[1]] = staged_as
-            else:
-                assert intervals is not None
-                intervals.append((start_utc, end_utc, staged_as))
+            intervals.append((start_utc, end_utc, {"id": record_id, "start": row["start"], "minutes": entry.minutes,
+                                                   "status": status, "line": line}))
         totals[(who.id, on_day)] = totals.get((who.id, on_day), 0) + entry.minutes
         ctx.cache.setdefault("staged_keys", {})[self._key(record, start_utc)] = record_id
         ctx.cache.setdefault("staged", {})[record_id] = entry.minutes
-        return record_id, (row, item)
+        return record_id, (row, (record_id, line, status, verified_by))
 
     def _shape(self, ctx: ImportContext, record: Mapping[str, Any], who: Volunteer, act: Activity,
                now: datetime) -> _Shape:
@@ -471,12 +444,7 @@ class ServiceRecordsHandler(KindHandler):
         held = totals.get((who.id, on_day), 0)
         rules.check_day_minutes(who, on_day, facts["held"].get((who.id, record["texts"][4]), 0) + held, minutes)
         status = record["status"]
-        verified_by = None
-        if status == "verified":
-            verified_by = self._verifier(record)
-            if verified_by in (who.id, who.person, who.number):
-                raise RuleViolation("self_verification",
-                                    f"volunteer {who.id!r} cannot verify their own service record")
+        verified_by = self._verified_by(record, who)
         record_id = ordered_id("svc")
         row = dict(row_of_shape)
         row["id"] = row["lineage"] = record_id
