@@ -56,3 +56,20 @@ def test_the_import_benchmark_compares_with_a_plain_insert_of_the_same_rows(tmp_
     assert {name: result["rows"] for name, result in results.items()} == {
         "import_file into empty": 120, "plain executemany of the same rows into empty": 120,
         "import_file into city": 120, "plain executemany of the same rows into city": 120}
+
+
+def test_the_import_breakdown_times_every_stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """``import_breakdown.py`` imports the benchmark's CSV and prints a time for each stage it wraps."""
+    import import_breakdown
+
+    path = tmp_path / "base.db"
+    generate.generate(path, volunteers=60, records=300, via="direct", quiet=True)
+    monkeypatch.setattr(sys, "argv", ["import_breakdown.py", str(path), "120", "empty"])
+    monkeypatch.setattr(import_breakdown, "TIMERS", {})
+    import_breakdown.main()
+    out = capsys.readouterr().out
+    assert out.startswith("120 rows into empty:")
+    for stage in ("convert() of the rows", "check()", "insert the records", "summaries (all batches)",
+                  "the batch's facts (SQL)", "journal entry and items", "external ids"):
+        assert stage in out
