@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from strategies import build_world
 
 import volreg
+from volreg.io import service_kind
 
 KEY = "test-key-16-bytes"
 SUMMARY_TABLES = ("summary_volunteer_months", "summary_volunteer_years", "summary_volunteers", "summary_groups",
@@ -165,10 +166,14 @@ def test_set_based_and_row_by_row_imports_agree(template, specs, again, mode, dr
     assert fast_state == slow_state
 
 
-def test_the_compared_files_exercise_every_rule(template, tmp_path):
+@pytest.mark.parametrize("shape_limit", [None, 1])
+def test_the_compared_files_exercise_every_rule(template, tmp_path, monkeypatch, shape_limit):
     """One fixed file meets each rule the random files are drawn to meet, so the comparison above is not
     vacuous: an overlap within the file and with the ledger, a day over 24 h, an unknown and a suspended
-    volunteer, a lecture, an unknown activity, a row outside the span, a repeated row."""
+    volunteer, a lecture, an unknown activity, a row outside the span, a repeated row.
+    Also with the shape caches cleared after every row or two (their bound, met early)."""
+    if shape_limit is not None:
+        monkeypatch.setattr(service_kind, "_SHAPE_LIMIT", shape_limit)
     path, names = template
     specs = [
         (0, 0, 0, 8, 90, "1", "已审核", None),     # overlaps the ledger's 09:00–10:00

@@ -15,7 +15,8 @@ superseded version keeps the imported values. A record of a day (a date and hour
 same volunteer, activity, day and minutes: two shifts of one day with the same hours need external ids.
 
 Speed: a file may hold millions of rows, so per-row work is kept small. Volunteers, activities and parsed
-times are looked up once per file and reused (bounded caches). The rules' reads are set-based: a batch of
+times are looked up once per file and reused (bounded caches); so are the rules of each *shape* of row
+(activity, times, minutes, day, entry time), of which only the volunteer's own are checked per row. The rules' reads are set-based: a batch of
 converted rows is staged in a temporary table and :func:`volreg.store.service.batch_facts` reads their
 identities, their overlaps with the ledger, the ledger's minutes on their days and the overlaps within the
 batch (a self-join) in four statements; each row is then accepted or refused in the file's order against
@@ -64,9 +65,14 @@ _CACHE_LIMIT = 200_000  # entries per look-up cache; cleared when full, so memor
 _LIVE = ("pending", "verified")
 
 
-def _cached(ctx: ImportContext, name: str) -> dict[Any, Any]:
+_SHAPE_LIMIT = 20_000
+"""Entries of the shape caches (a shape keeps its checked fields and a stored row, about 3 KB): a file whose
+every row has its own times gains nothing from them, and must not hold 200,000 of them."""
+
+
+def _cached(ctx: ImportContext, name: str, limit: int = _CACHE_LIMIT) -> dict[Any, Any]:
     cache = ctx.cache.get(name)
-    if cache is None or len(cache) > _CACHE_LIMIT:
+    if cache is None or len(cache) > limit:
         cache = ctx.cache[name] = {}
     return cache
 
@@ -200,7 +206,7 @@ class ServiceRecordsHandler(KindHandler):
             raise InvalidValue("volunteer_number", "or 'id_number' (身份证号) must name the volunteer", None)
         who = _volunteer(ctx, get("volunteer_number"), values)
         key = (get("activity"), get("date"), get("start"), get("end"), get("hours"), get("minutes"), get("status"))
-        shapes = _cached(ctx, "cell_shapes")
+        shapes = _cached(ctx, "cell_shapes", _SHAPE_LIMIT)
         when = shapes.get(key)
         if when is None:
             when = self._when(ctx, values)
@@ -400,7 +406,7 @@ class ServiceRecordsHandler(KindHandler):
         start, end, at = record["start"], record["end"], record["recorded_at"]
         key = (act.id, start, start.fold, end, None if end is None else end.fold, record["minutes"], record["day"],
                at, None if at is None else at.fold)
-        shapes = _cached(ctx, "record_shapes")
+        shapes = _cached(ctx, "record_shapes", _SHAPE_LIMIT)
         shape = shapes.get(key)
         if shape is not None:
             rules.check_active(who, shape.active_day)

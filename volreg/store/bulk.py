@@ -48,14 +48,23 @@ _VOLUNTEER_MONTHS = (
     "INSERT INTO summary_volunteer_months (status, volunteer, month, minutes, records) "
     f"SELECT status, volunteer, month, sum(minutes), sum(records) FROM {_CELLS} WHERE true GROUP BY 1, 2, 3 {_ADD}"
 )
+# These two tables keep each volunteer's number and name beside the minutes. A new row is written with them
+# here (the volunteer looked up once per row, as the label trigger would), so the trigger, which fills them
+# only when they are missing, does not update every new row a second time; a volunteer that cannot be found
+# leaves them NULL, and the trigger then behaves as for any other insert.
+_LABELS = ("LEFT JOIN volunteers v INDEXED BY volunteers_id_cover ON v.id = c.volunteer "
+           "LEFT JOIN people p INDEXED BY people_name_cover ON p.id = v.person")
 _VOLUNTEER_YEARS = (
-    "INSERT INTO summary_volunteer_years (status, year, volunteer, minutes, records) "
-    "SELECT status, CAST(substr(month, 1, 4) AS INTEGER), volunteer, sum(minutes), sum(records) "
-    f"FROM {_CELLS} WHERE true GROUP BY 1, 2, 3 {_ADD}"
+    "INSERT INTO summary_volunteer_years (status, year, volunteer, minutes, records, number, name) "
+    "SELECT c.status, c.year, c.volunteer, c.minutes, c.records, v.number, p.name FROM ("
+    "SELECT status, CAST(substr(month, 1, 4) AS INTEGER) AS year, volunteer, sum(minutes) AS minutes, "
+    f"sum(records) AS records FROM {_CELLS} GROUP BY 1, 2, 3) c {_LABELS} WHERE true {_ADD}"
 )
 _VOLUNTEERS = (
-    "INSERT INTO summary_volunteers (status, volunteer, minutes, records) "
-    f"SELECT status, volunteer, sum(minutes), sum(records) FROM {_CELLS} WHERE true GROUP BY 1, 2 {_ADD}"
+    "INSERT INTO summary_volunteers (status, volunteer, minutes, records, number, name) "
+    "SELECT c.status, c.volunteer, c.minutes, c.records, v.number, p.name FROM ("
+    "SELECT status, volunteer, sum(minutes) AS minutes, sum(records) AS records "
+    f"FROM {_CELLS} GROUP BY 1, 2) c {_LABELS} WHERE true {_ADD}"
 )
 _GROUPINGS = (
     ("organisation", "organiser", "''", "month"),
