@@ -348,12 +348,7 @@ class ServiceRecordsHandler(KindHandler):
         if batch is not None:  # set-based: the rules of the row's shape, and the batch's facts (prefetch)
             return self._check_shaped(ctx, record, who, self._shape(ctx, record, who, act, now), batch, now)
         day = record["day"]
-        fields = rules.service_fields(
-            who, act, start=None if day is not None else record["start"], end=record["end"],
-            minutes=record["minutes"], on=day, source="import", recorded_at=record["recorded_at"],
-            first_recorded=None, now=now, zone=zone,
-            late_after_working_days=registry.settings.late_after_working_days, every=True,
-        )
+        fields = self._fields(ctx, record, who, act, now)
         start_utc, end_utc = to_utc_text(fields["start"]), to_utc_text(fields["interval_end"])
         on_day = fields["day"] or rules.day_of(fields["start"], zone)
         totals = ctx.cache.setdefault("day_totals", {})
@@ -396,6 +391,18 @@ class ServiceRecordsHandler(KindHandler):
         ctx.cache.setdefault("staged", {})[record_id] = entry.minutes
         return record_id, (row, (record_id, line, status, verified_by))
 
+    @staticmethod
+    def _fields(ctx: ImportContext, record: Mapping[str, Any], who: Volunteer, act: Activity,
+                now: datetime) -> dict[str, Any]:
+        """:func:`volreg.service_rules.service_fields` of a converted row, every rule checked (``every=True``)."""
+        day = record["day"]
+        return rules.service_fields(
+            who, act, start=None if day is not None else record["start"], end=record["end"],
+            minutes=record["minutes"], on=day, source="import", recorded_at=record["recorded_at"],
+            first_recorded=None, now=now, zone=ctx.registry.zone,
+            late_after_working_days=ctx.registry.settings.late_after_working_days, every=True,
+        )
+
     def _shape(self, ctx: ImportContext, record: Mapping[str, Any], who: Volunteer, act: Activity,
                now: datetime) -> _Shape:
         """(Set-based) The rules of :func:`volreg.service_rules.service_fields` for a record, worked out once per
@@ -412,12 +419,7 @@ class ServiceRecordsHandler(KindHandler):
             rules.check_active(who, shape.active_day)
             return shape
         zone = ctx.registry.zone
-        day = record["day"]
-        fields = rules.service_fields(
-            who, act, start=None if day is not None else start, end=end, minutes=record["minutes"], on=day,
-            source="import", recorded_at=at, first_recorded=None, now=now, zone=zone,
-            late_after_working_days=ctx.registry.settings.late_after_working_days, every=True,
-        )
+        fields = self._fields(ctx, record, who, act, now)
         stored = {name: value for name, value in fields.items() if name != "interval_end"}
         row = ledger.record_row(ServiceRecord(id="", lineage="", **stored), zone)
         shape = shapes[key] = _Shape(fields=fields, row=row, active_day=fields["day"] or fields["start"].date(),
