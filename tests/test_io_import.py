@@ -134,6 +134,27 @@ def test_an_unknown_organisation_points_at_its_column(registry, tmp_path):
     assert [] == list(registry.volunteers())
 
 
+def test_an_organisation_named_on_many_rows_is_found_for_each(registry, tmp_path):
+    """A roster names its organisations over and over (by id, name or external id): each row finds its own,
+    and a name that names nothing is a problem on every row that gives it, not only the first."""
+    orgs = tmp_path / "o.csv"
+    orgs.write_text("外部编号,名称,类型\nORG-1,新华社区,community\nORG-2,峪泉社区,community\n", encoding="utf-8")
+    volreg.import_file(registry, orgs, kind="organisations", source="city")
+    by_name = {o.name: o.id for o in registry.organisations()}
+    path = tmp_path / "v.csv"
+    path.write_text("姓名,身份证号,所属组织\n"
+                    "王小明,620200198503120024,新华社区\n"
+                    "李建国,620200199007150034,ORG-2\n"
+                    "张三,11010519491231002X,不存在的社区\n"
+                    f"李四,620200198503120016,{by_name['峪泉社区']}\n"
+                    "赵五,110105198001010032,新华社区\n"
+                    "钱六,620200199007150018,不存在的社区\n", encoding="utf-8")
+    report = volreg.import_file(registry, path, kind="volunteers", mode="valid_rows", source="city")
+    assert [(4, "所属组织"), (7, "所属组织")] == [(p.line, p.column) for p in report.problems]
+    got = {v.name: registry.organisation(v.organisation).name for v in registry.volunteers()}
+    assert {"王小明": "新华社区", "李建国": "峪泉社区", "李四": "峪泉社区", "赵五": "新华社区"} == got
+
+
 def test_a_missing_required_column_is_one_problem(registry, tmp_path):
     """A roster without a name column fails once, at the header, not once per row."""
     path = tmp_path / "v.csv"

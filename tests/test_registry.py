@@ -180,3 +180,13 @@ def test_a_failed_transaction_writes_nothing(registry: volreg.Registry) -> None:
             registry.add_organisation("甲社区", kind="community")
             registry.add_organisation("乙社区", kind="community", parent="org-missing")
     assert before == list(registry.db.iterdump())
+
+
+def test_a_point_read_keeps_repeated_column_names_apart(tmp_path: Path) -> None:
+    """``Store.one`` reads through the connection, and a column name given twice still gets its own key."""
+    registry = volreg.open(tmp_path / "r.db", key="k" * 32)
+    store = registry.session.store
+    assert {"a": 1, "a_2": 2} == store.one("SELECT 1 AS a, 2 AS a")
+    assert store.one("SELECT 1 AS a WHERE 0") is None
+    assert [{"a": 1, "a_2": 2}] == list(store.rows("SELECT 1 AS a, 2 AS a"))
+    registry.close()

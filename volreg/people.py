@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator
 from datetime import date
@@ -130,8 +131,10 @@ class PeopleMixin(RegistryBase):
 
     def _insert_person(
         self, name: str, document: Document | None, kind: str, gender: str | None, born: date | None, *,
-        phone: Any, area: Any, consent: Any, id: str | None, by: Any,
+        phone: Any, area: Any, consent: Any, id: str | None, by: Any, within: Any = None,
     ) -> Person:
+        """Insert a new person and journal it; ``within`` is the store of a write the caller holds, having
+        already found no person with this document in it (so neither a savepoint nor that read again)."""
         person = Person(
             id=id or new_id("per"),
             name=name,
@@ -145,8 +148,8 @@ class PeopleMixin(RegistryBase):
             area=clean_text(area, "area", 200, line=True),
             consent=bool(consent),
         )
-        with self._store.write() as store:
-            if person.id_digest:
+        with contextlib.nullcontext(within) if within is not None else self._store.write() as store:
+            if person.id_digest and within is None:
                 existing = store.one("SELECT coalesce(merged_into, id) AS id FROM people WHERE id_digest = ?",
                                      [person.id_digest])
                 if existing:
@@ -355,7 +358,7 @@ class PeopleMixin(RegistryBase):
                 row = store.get("people", row["merged_into"])  # a document kept on a merged person's tombstone
             if row is None:
                 person = self._insert_person(name, document, kind, gender, born, phone=phone, area=area,
-                                             consent=consent, id=None, by=by)
+                                             consent=consent, id=None, by=by, within=store)
             else:
                 person = Person.from_row(row)
                 existing = store.one("SELECT id FROM volunteers WHERE person = ?", [person.id])

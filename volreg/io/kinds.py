@@ -224,7 +224,7 @@ class VolunteersHandler(KindHandler):
                                                                              "registered_on"),
             "number": None if get("number") is None else v.text(values["number"], "number", 40),
             "organisation": None if get("organisation") is None else v.organisation_ref(
-                ctx, values["organisation"], "organisation"),
+                ctx, values["organisation"], "organisation", reuse=True),
             "gender": None if get("gender") is None else v.gender(values["gender"]),
             "birth_date": None if get("birth_date") is None else v.day(ctx, values["birth_date"], "birth_date"),
             "area": None if get("area") is None else v.text(values["area"], "area", 200),
@@ -318,7 +318,7 @@ class ActivitiesHandler(KindHandler):
             "category": ctx.registry.session.category(str(values["category"]).strip()),
             "start": v.moment(ctx, values["start"], "start", on),
             "end": _end(ctx, values["end"], on),
-            "organiser": v.organisation_ref(ctx, values["organiser"], "organiser"),
+            "organiser": v.organisation_ref(ctx, values["organiser"], "organiser", reuse=True),
             "kind": None if values.get("kind") is None else v.choice(values["kind"], "kind", ACTIVITY_LABELS,
                                                                      ACTIVITY_KINDS),
             "studio": None if values.get("studio") is None else v.studio_ref(ctx, values["studio"]),

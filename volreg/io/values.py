@@ -253,13 +253,24 @@ def _by_name(ctx: ImportContext, table: str, kind: str, value: str, field: str) 
     raise InvalidValue(field, f"must be the id, external id or name of an existing {kind}", value)
 
 
-def organisation_ref(ctx: ImportContext, value: Any, field: str) -> str:
-    """An organisation named by id, by external id (an ``organisations`` import from this source) or by name."""
+def organisation_ref(ctx: ImportContext, value: Any, field: str, *, reuse: bool = False) -> str:
+    """An organisation named by id, by external id (an ``organisations`` import from this source) or by name.
+
+    With ``reuse``, what a text was found to name is remembered for the rest of the file (a roster names a
+    few organisations thousands of times, and each look-up by name is three reads); only for files that do
+    not themselves add or rename organisations.
+    """
     key = str(value).strip()
+    known = ctx.cache.setdefault("organisation_refs", {}) if reuse else None
+    if known is not None and key in known:
+        return str(known[key])
     if ctx.registry.session.store.get("organisations", key):
-        return key
-    found = ctx.external("organisations", key)
-    return found if found else _by_name(ctx, "organisations", "organisation", key, field)
+        found: str | None = key
+    else:
+        found = ctx.external("organisations", key) or _by_name(ctx, "organisations", "organisation", key, field)
+    if known is not None and len(known) < 10_000:
+        known[key] = found
+    return str(found)
 
 
 def studio_ref(ctx: ImportContext, value: Any, field: str = "studio") -> str:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlite_utils import Database
+from sqlite_utils.utils import dedupe_keys
 
 from ..errors import (
     Busy,
@@ -53,6 +54,11 @@ def bindable(value: Any) -> bool:
             return False
         return True
     return False
+
+
+def _keys(cursor: sqlite3.Cursor) -> list[str]:
+    """A read's column names as dict keys; a repeated name gets a suffix (``id``, ``id_2``) as in sqlite-utils."""
+    return dedupe_keys(d[0] for d in cursor.description)
 
 
 def _checked(params: Sequence[Any]) -> Sequence[Any]:
@@ -245,18 +251,28 @@ class Store:
         return self.one(f"SELECT * FROM [{table}] WHERE [{pk}] = ?", [key])
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
-        """The first row of a query, or None."""
+        """The first row of a query, or None.
+
+        Read straight from the connection (a statement at a time, closed at once): ``Database.query`` wraps
+        each read in a savepoint of its own, three statements where one will do, and the registry's point
+        reads (a volunteer, a document's digest, an organisation) are most of what a row of an import costs.
+        """
         with self._use() as db:
-            for row in db.query(sql, _checked(params)):
-                return row
-        return None
+            cursor = db.conn.execute(sql, _checked(params))
+            try:
+                row = cursor.fetchone()
+                return None if row is None else dict(zip(_keys(cursor), row, strict=True))
+            finally:
+                cursor.close()
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
         """Lazily iterate a query's rows as dicts (read at once, under the lock, for a shared connection)."""
         _checked(params)
         if self.connections.lock is not None:
             with self._use() as db:
-                return iter(list(db.query(sql, params)))
+                cursor = db.conn.execute(sql, params)
+                keys = _keys(cursor)
+                return iter([dict(zip(keys, row, strict=True)) for row in cursor.fetchall()])
         return self._lazy(sql, params)
 
     def _lazy(self, sql: str, params: Sequence[Any]) -> Iterator[dict[str, Any]]:
@@ -264,7 +280,7 @@ class Store:
             handle = self.connections.handle()
             cursor = handle.db.execute(sql, params)
             handle.cursors.add(cursor)  # closed with the connection (a fork, close()), so nothing stays open
-            keys = [d[0] for d in cursor.description]
+            keys = _keys(cursor)
             for row in cursor:
                 yield dict(zip(keys, row, strict=True))
 

@@ -91,6 +91,20 @@ def month_bound(moment: datetime, zone: tzinfo) -> str | None:
 
 
 _VOLUNTEER_NAMES = (("volunteer", "x.volunteer"), ("volunteer_name", "p.name"), ("volunteer_number", "v.number"))
+
+
+def hours_expr(minutes: str) -> str:
+    """SQL for ``minutes`` (a whole number >= 0) as hours rounded to two decimals, without ``ROUND``.
+
+    ``minutes * 100 / 60`` is ``5 * minutes / 3``, which never ends in exactly one half, so rounding it
+    half up is the integer ``(5 * minutes + 1) / 3``; divided by 100.0 it is the double nearest to the
+    decimal, the value ``ROUND(minutes / 60.0, 2)`` gives, at a fraction of its cost (``ROUND`` prints and
+    parses the number).  The two were compared for every whole number of minutes up to 60,000,000 (114
+    years of service); ``tests/test_summaries.py`` compares them up to 1,000,000.
+    """
+    return f"((({minutes}) * 5 + 1) / 3) / 100.0"
+
+
 _KEY_NAMES = {
     "organisation": (("organisation", "NULLIF(x.k1, '')"), ("organisation_name", "o.name")),
     "studio": (("studio", "NULLIF(x.k1, '')"), ("studio_name", no_studio_name("NULLIF(x.k1, '')", "s.name"))),
@@ -101,7 +115,7 @@ _NAME_JOINS = {
     "organisation": "LEFT JOIN organisations o ON o.id = x.k1",
     "studio": "LEFT JOIN studios s ON s.id = x.k1",
 }
-_OUTER_MEASURES = "x.minutes AS minutes, ROUND(x.minutes / 60.0, 2) AS hours, x.records AS records, x.volunteers AS volunteers"
+_OUTER_MEASURES = f"x.minutes AS minutes, {hours_expr('x.minutes')} AS hours, x.records AS records, x.volunteers AS volunteers"
 
 
 def _year_bound(month: str | None) -> int | None:
@@ -216,7 +230,7 @@ def hours_sql(
         (key, key_expr), (name, name_expr) = _KEY_NAMES[grouping]
         sql = (
             f"SELECT NULLIF(g.k1, '') AS [{key}], {name_expr.replace('x.k1', 'g.k1')} AS [{name}], g.month AS month, g.minutes AS minutes, "
-            "ROUND(g.minutes / 60.0, 2) AS hours, g.records AS records, g.volunteers AS volunteers "
+            f"{hours_expr('g.minutes')} AS hours, g.records AS records, g.volunteers AS volunteers "
             f"FROM summary_groups g {_NAME_JOINS[grouping].replace('x.k1', 'g.k1')} WHERE "
             + " AND ".join(where) + " ORDER BY g.k1, g.k2, g.month"
         )
@@ -270,7 +284,7 @@ def _volunteers_in_order() -> str:
     # CROSS JOIN keeps the volunteers outside, so their number index gives the order and nothing is sorted.
     return (
         "SELECT v.id AS volunteer, g.name AS volunteer_name, v.number AS volunteer_number, g.minutes AS minutes, "
-        "ROUND(g.minutes / 60.0, 2) AS hours, g.records AS records, 1 AS volunteers "
+        f"{hours_expr('g.minutes')} AS hours, g.records AS records, 1 AS volunteers "
         "FROM volunteers v INDEXED BY volunteers_number_cover CROSS JOIN summary_volunteers g "
         "ON g.status = ? AND g.volunteer = v.id ORDER BY v.number"
     )
@@ -283,25 +297,13 @@ def top_volunteers_sql(status: str, top: int) -> tuple[str, list[Any]]:
     """
     sql = (
         "SELECT g.volunteer AS volunteer, g.name AS volunteer_name, g.number AS volunteer_number, "
-        "g.minutes AS minutes, ROUND(g.minutes / 60.0, 2) AS hours, g.records AS records, 1 AS volunteers "
+        f"g.minutes AS minutes, {hours_expr('g.minutes')} AS hours, g.records AS records, 1 AS volunteers "
         "FROM summary_volunteers g INDEXED BY summary_volunteers_stars "
         "WHERE g.status = ? AND g.minutes >= "
         "COALESCE((SELECT minutes FROM summary_volunteers WHERE status = ? ORDER BY minutes DESC LIMIT 1 OFFSET ?), 0)"
         " ORDER BY g.minutes DESC, g.number, g.volunteer LIMIT ?"
     )
     return sql, [status, status, top - 1, top]
-
-
-def hours_expr(minutes: str) -> str:
-    """SQL for ``minutes`` (a whole number >= 0) as hours rounded to two decimals, without ``ROUND``.
-
-    ``minutes * 100 / 60`` is ``5 * minutes / 3``, which never ends in exactly one half, so rounding it
-    half up is the integer ``(5 * minutes + 1) / 3``; divided by 100.0 it is the double nearest to the
-    decimal, the value ``ROUND(minutes / 60.0, 2)`` gives, at a fraction of its cost (``ROUND`` prints and
-    parses the number).  The two were compared for every whole number of minutes up to 60,000,000 (114
-    years of service); ``tests/test_summaries.py`` compares them up to 1,000,000.
-    """
-    return f"((({minutes}) * 5 + 1) / 3) / 100.0"
 
 
 def stars_sql(limits: Sequence[int]) -> tuple[str, list[Any]]:
@@ -399,7 +401,7 @@ def activity_counts_sql(dims: tuple[str, ...]) -> str | None:
         "COALESCE(y.volunteers, 0) AS participants",
         "COALESCE(y.records, 0) AS service_records",
         "COALESCE(y.minutes, 0) AS minutes",
-        "ROUND(COALESCE(y.minutes, 0) / 60.0, 2) AS hours",
+        f"{hours_expr('COALESCE(y.minutes, 0)')} AS hours",
     ]
     sql = (
         f"WITH x AS ({acts}), y AS ({service}) SELECT " + ", ".join(selects + measures)
