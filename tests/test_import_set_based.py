@@ -293,3 +293,43 @@ def test_set_based_reads_use_the_volunteer_index(template, tmp_path):
         assert ledger or "a.n" in sql, plan
         assert all(step.startswith("SEARCH") for step in ledger), plan
     registry.close()
+
+
+def test_a_question_asked_during_an_import_counts_the_batches_written_so_far(tmp_path: Path) -> None:
+    """The summaries of an import's batches are added when it commits; a question asked in between (from
+    the progress hook, on the import's own connection) must still count every record written so far, as a
+    recount of the records does, and not only those in the summaries."""
+    registry = volreg.open(tmp_path / "r.db", key=KEY)
+    volunteers, activities = build_world(registry)
+    path = tmp_path / "records.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for n in range(12):
+            act = activities[n % len(activities)]
+            day = act.start.date().isoformat()
+            writer.writerow(["", registry.volunteer(volunteers[n % len(volunteers)].id).number, act.id, day,
+                             f"{8 + n // len(volunteers)}:00", f"{8 + n // len(volunteers)}:30", "", "已审核"])
+    asked: list[tuple[object, object]] = []
+
+    def answers() -> list[object]:
+        return [volreg.hours(registry).tuples(), volreg.hours(registry, by=("organisation", "month")).tuples(),
+                volreg.hours(registry, by="volunteer").tuples(), volreg.star_levels(registry).tuples(),
+                volreg.activity_counts(registry, by=("studio", "category")).tuples()]
+
+    def hook(done: int, total: int | None) -> None:
+        if done in (5, 9):
+            fast = answers()
+            registry.session.summaries = False
+            try:
+                asked.append((fast, answers()))
+            finally:
+                registry.session.summaries = True
+
+    report = volreg.import_file(registry, path, kind="service_records", batch_size=2, progress=hook)
+    assert (12, ()) == (report.created, report.problems)
+    assert 2 == len(asked)
+    for fast, recounted in asked:
+        assert recounted == fast
+    assert 0 < asked[0][1][0][0][0] < asked[1][1][0][0][0]  # the records written so far were counted
+    registry.close()

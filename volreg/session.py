@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import InvalidValue, NotFound, VolregError
 from .personal import digest as keyed_digest
-from .store import Store
+from .store import Store, bulk
 from .store.db import bindable, translate
 from .text import actor_text, clean_text, public_view
 from .timeutil import now, parse_date, parse_datetime, to_utc_text
@@ -72,9 +72,22 @@ class Session:
         self._key = key
         self.key_source = key_source
         self.path = path
-        self.summaries = True
-        """Whether query functions may answer from the summary tables (the default); False makes them
-        recount the records, which is what the summaries are checked against."""
+        self._summaries = True
+
+    @property
+    def summaries(self) -> bool:
+        """Whether query functions may answer from the summary tables.
+
+        True by default; setting it False makes them recount the records, which is what the summaries are
+        checked against.  It is also False while records an import wrote on this connection wait for their
+        summaries (they are added just before the import commits), so that a question asked meanwhile, from
+        the import's progress hook say, counts every record written so far.
+        """
+        return self._summaries and not bulk.waiting(self.store)
+
+    @summaries.setter
+    def summaries(self, value: bool) -> None:
+        self._summaries = bool(value)
 
     def __repr__(self) -> str:
         return f"<volreg.Session {self.path or ':memory:'}>"

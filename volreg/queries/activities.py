@@ -78,8 +78,8 @@ def activity_counts(
     check_registry(registry)
     dims = check_by(by, ACTIVITY_DIMENSIONS)
     unfiltered = all(f is None for f in (start, end, studio, organisation, category, kind, theme))
-    fast = summaries.activity_counts_sql(dims) if registry.session.summaries and unfiltered else None
-    if fast is not None:
+    fast = summaries.activity_counts_sql(dims) if unfiltered else None
+    if fast is not None and registry.session.summaries:
         header = [c for d in dims for c in (d, f"{d}_name")]
         header += ["activities", "participants", "service_records", "minutes", "hours"]
         return Result.from_query(registry.session, header, fast)

@@ -149,13 +149,13 @@ def hours(
     since = None if starts is None else summaries.month_bound(starts, registry.zone)
     until = None if ends is None else summaries.month_bound(ends, registry.zone)
     whole_months = (starts is None or since is not None) and (ends is None or until is not None)
-    if registry.session.summaries and moment is None and whole_months:
+    if moment is None and whole_months:
         fast = summaries.hours_sql(
             names=names, statuses=tuple(params), since=since, until=until,
             volunteer=volunteer_id, organisation=organisation_id, studio=studio_id,
             others=activity_id is not None or category_code is not None, top=top,
         )
-        if fast is not None:
+        if fast is not None and registry.session.summaries:
             header = [alias for name in names for alias, _ in _COLUMNS[name]]
             sql, fast_params, streams = fast
             return Result.from_query(registry.session, [*header, "minutes", "hours", "records", "volunteers"],

@@ -84,8 +84,8 @@ def _run(registry: Registry, by: Any, measures: list[tuple[str, str]], filters: 
     per category and status, unfiltered, are added up from ``summary_nominees`` instead."""
     dims = check_by(by, NOMINATION_DIMENSIONS)
     f = _filters(registry, **filters)
-    summary = (registry.session.summaries and sorted(dims) == ["category", "status"]
-               and all(value is None for value in filters.values()) and set(dict(measures)) <= set(_SUMMARISED))
+    summary = (sorted(dims) == ["category", "status"] and all(value is None for value in filters.values())
+               and set(dict(measures)) <= set(_SUMMARISED) and registry.session.summaries)
     joins = ""
     if "level" in dims or filters["level"] is not None:
         joins += " JOIN honour_titles t ON t.code = n.honour"

@@ -14,7 +14,7 @@ from ..errors import Conflict
 if TYPE_CHECKING:
     from .db import Store
 
-__all__ = ["BulkInsert", "insert_records", "rebuild", "BATCH_READS"]
+__all__ = ["BulkInsert", "insert_records", "rebuild", "waiting", "BATCH_READS"]
 
 # A batch is every row whose rowid is above the largest one before it: ``service_records`` has no AUTOINCREMENT,
 # so SQLite gives new rows max(rowid) + 1, and no other connection can write meanwhile (we hold the write lock).
@@ -106,6 +106,19 @@ def _pending(conn: Any) -> tuple[int, int, int] | None:
         conn.execute(statement)
     row = conn.execute(f"SELECT since, last, count FROM {_PENDING}").fetchone()
     return None if row is None else (row[0], row[1], row[2])
+
+
+def waiting(store: Store) -> bool:
+    """Whether records that :meth:`BulkInsert.insert` wrote on this thread's connection still wait for their
+    summaries (until :meth:`BulkInsert.apply`, at the latest just before the transaction commits).
+
+    Meanwhile the summaries lack them, so a question asked on this connection (from an import's progress
+    hook, say) must recount the records instead; other connections see neither the records nor the
+    summaries until the commit, which adds both at once.
+    """
+    if store.scalar("SELECT 1 FROM sqlite_temp_master WHERE name = 'volreg_bulk_pending'") is None:
+        return False
+    return store.scalar(f"SELECT 1 FROM {_PENDING} LIMIT 1") is not None
 
 
 class _NotContiguous(Exception):
