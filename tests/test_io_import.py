@@ -155,6 +155,49 @@ def test_an_organisation_named_on_many_rows_is_found_for_each(registry, tmp_path
     assert {"王小明": "新华社区", "李建国": "峪泉社区", "李四": "峪泉社区", "赵五": "新华社区"} == got
 
 
+def test_an_activity_is_recognised_through_its_organiser_and_start(registry, tmp_path):
+    """Each row of an activities file is looked up by organiser, start and title: the look-up reads one
+    index range (organiser and start, m021), not every activity of the organiser, which made a file of
+    one organiser's activities import in quadratic time (30,000 rows: 53 s, against 7 s with the index)."""
+    registry.add_organisation("新华社区")
+    path = tmp_path / "a.csv"
+    path.write_text("活动名称,类别,开始时间,结束时间,组织单位\n"
+                    + "".join(f"活动{n},敬老助老,2024年3月{n + 1}日 9:00,2024年3月{n + 1}日 11:30,新华社区\n"
+                              for n in range(3)), encoding="utf-8")
+    statements: list[str] = []
+    registry.db.conn.set_trace_callback(statements.append)
+    try:
+        report = volreg.import_file(registry, path, kind="activities")
+    finally:
+        registry.db.conn.set_trace_callback(None)
+    assert (3, ()) == (report.created, report.problems)
+    lookup = next(s for s in statements if s.startswith("SELECT id FROM activities WHERE title"))
+    plan = [row[-1] for row in registry.db.execute("EXPLAIN QUERY PLAN " + lookup).fetchall()]
+    assert any("(organiser=? AND start_utc=?)" in step for step in plan), plan
+    assert 0 == volreg.import_file(registry, path, kind="activities").created  # and found again
+
+
+def test_an_organisation_is_recognised_and_named_through_an_index(registry, tmp_path):
+    """An organisations file's rows are recognised by name and parent, and name their parent by name: both
+    look-ups read the name index (m021), not every organisation (10,000 rows under one parent: 8.3 s,
+    against 1.4 s with it)."""
+    registry.add_organisation("镜铁区", kind="district")
+    path = tmp_path / "o.csv"
+    path.write_text("名称,类型,上级组织\n" + "".join(f"社区{n},community,镜铁区\n" for n in range(3)),
+                    encoding="utf-8")
+    statements: list[str] = []
+    registry.db.conn.set_trace_callback(statements.append)
+    try:
+        report = volreg.import_file(registry, path, kind="organisations")
+    finally:
+        registry.db.conn.set_trace_callback(None)
+    assert (3, ()) == (report.created, report.problems)
+    for start in ("SELECT id FROM organisations WHERE name = ", "SELECT id FROM [organisations] WHERE name = "):
+        lookup = next(s for s in statements if s.startswith(start))
+        plan = [row[-1] for row in registry.db.execute("EXPLAIN QUERY PLAN " + lookup).fetchall()]
+        assert any("INDEX organisations_name (name=?)" in step for step in plan), (lookup, plan)
+
+
 def test_a_missing_required_column_is_one_problem(registry, tmp_path):
     """A roster without a name column fails once, at the header, not once per row."""
     path = tmp_path / "v.csv"

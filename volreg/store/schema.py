@@ -1089,6 +1089,28 @@ def m020_plain_insert_trigger(db: Database) -> None:
     summaries.install_triggers(db)
 
 
+@MIGRATIONS()
+def m021_import_identity(db: Database) -> None:
+    """Indexes for recognising imported rows and the organisations they name, which read every activity of
+    the organiser, or every organisation, without them (a file of one organiser's activities, or of a few
+    thousand organisations named by their parents' names, imported in quadratic time):
+
+    - ``activities_organiser_start``: an activity is recognised by its organiser, start and title (it also
+      serves listing an organiser's activities over a span);
+    - ``organisations_name`` and ``studios_name``: an organisation (by its name and parent, or named in a
+      cell) and a studio named in a cell.
+
+    ``activities_organiser`` stays: the planner's statistics know it."""
+    run_script(
+        db,
+        """
+        CREATE INDEX activities_organiser_start ON activities(organiser, start_utc);
+        CREATE INDEX organisations_name ON organisations(name);
+        CREATE INDEX studios_name ON studios(name)
+        """,
+    )
+
+
 def _known() -> set[str]:
     return {m.name for m in MIGRATIONS.pending(Database(memory=True))}
 
