@@ -108,12 +108,14 @@ def hours_expr(minutes: str) -> str:
 _KEY_NAMES = {
     "organisation": (("organisation", "NULLIF(x.k1, '')"), ("organisation_name", "o.name")),
     "studio": (("studio", "NULLIF(x.k1, '')"), ("studio_name", no_studio_name("NULLIF(x.k1, '')", "s.name"))),
+    "category": (("category", "NULLIF(x.k2, '')"), ("category_name", "ct.label")),
 }
 # Names are joined onto the aggregated rows, one look-up per group rather than one per summary row.
 _NAME_JOINS = {
     "volunteer": "JOIN volunteers v INDEXED BY volunteers_id_cover ON v.id = x.volunteer JOIN people p INDEXED BY people_name_cover ON p.id = v.person",
     "organisation": "LEFT JOIN organisations o ON o.id = x.k1",
     "studio": "LEFT JOIN studios s ON s.id = x.k1",
+    "category": "LEFT JOIN categories ct ON ct.code = x.k2 AND ct.vocabulary = 'activity'",
 }
 _OUTER_MEASURES = f"x.minutes AS minutes, {hours_expr('x.minutes')} AS hours, x.records AS records, x.volunteers AS volunteers"
 
@@ -159,6 +161,19 @@ def hours_sql(
         single = len(statuses) == 1 and "volunteer" in keys
         group_keys = ["g.volunteer"] if "volunteer" in keys else []
         grouping = None
+    elif keys == {"category"}:
+        # Per category over all time: the studio-and-category rows (category in k2; they are not split by
+        # month) added up over the studios, the distinct volunteers from their members (a volunteer may serve
+        # a category in several studios).
+        if (volunteer is not None or organisation is not None or studio is not None or periods
+                or since is not None or until is not None):
+            return None
+        grouping = "category"
+        table = "summary_group_members"
+        single = False
+        where.append("g.grouping = ?")
+        params.append("studio_category")
+        group_keys = ["g.k2"]
     else:
         grouping = "organisation" if organisation is not None or "organisation" in keys else "studio"
         if volunteer is not None or not keys <= {grouping} or (organisation is not None and studio is not None):
@@ -266,7 +281,7 @@ def hours_sql(
         elif name in _KEY_NAMES:
             outer += [f"{expr} AS [{alias}]" for alias, expr in _KEY_NAMES[name]]
             # The activities no studio ran ('' as the key) are listed after every studio.
-            order.append("x.k1 = '', x.k1" if name == "studio" else "x.k1")
+            order.append({"studio": "x.k1 = '', x.k1", "category": "x.k2"}.get(name, "x.k1"))
             joins.append(_NAME_JOINS[name])
         else:
             outer.append(f"x.[{name}] AS [{name}]")
