@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from factories import traced
 
 import volreg
 
@@ -103,12 +104,8 @@ def test_participants_and_service_count_only_verified_service(
 def test_counts_per_studio_read_the_activities_in_order_from_one_index(registry: volreg.Registry, by: tuple) -> None:
     """Grouping every activity by studio (and category) reads activities_studio_category in order (m019):
     no sort of the activity rows, which cost 14 ms of the 20 ms allowed at city scale."""
-    statements: list[str] = []
-    registry.db.conn.set_trace_callback(statements.append)
-    try:
+    with traced(registry) as statements:
         volreg.activity_counts(registry, by=by).to_dicts()
-    finally:
-        registry.db.conn.set_trace_callback(None)
     query = next(s for s in statements if "FROM activities a" in s)
     rows = registry.db.execute("EXPLAIN QUERY PLAN " + query).fetchall()
     counting = next(row[0] for row in rows if row[-1] == "CO-ROUTINE x")  # the activities, grouped
@@ -119,11 +116,7 @@ def test_counts_per_studio_read_the_activities_in_order_from_one_index(registry:
 def test_counts_per_organisation_come_from_the_summaries(registry: volreg.Registry) -> None:
     """Unfiltered counts per organisation add up the organisation summaries instead of every verified record
     (5.6 s → 0.75 s at city scale); ``tests/test_summaries.py`` checks they equal the recount."""
-    statements: list[str] = []
-    registry.db.conn.set_trace_callback(statements.append)
-    try:
+    with traced(registry) as statements:
         volreg.activity_counts(registry, by="organisation").to_dicts()
-    finally:
-        registry.db.conn.set_trace_callback(None)
     query = next(s for s in statements if "FROM activities a" in s)
     assert "summary_groups" in query and "JOIN service_records" not in query and "FROM service_records" not in query

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from factories import plan_of, traced
 
 import volreg
 from volreg.cli import cli
@@ -91,14 +92,10 @@ def test_overlaps_are_looked_for_in_one_index_range_per_record(registry: volreg.
                                                                world: dict[str, Any]) -> None:
     """Each record is compared with the volunteer's records in a bounded range of starts, not with every
     record of the volunteer (which made the check quadratic: 386 s at city scale, 15 s with the bound)."""
-    statements: list[str] = []
-    registry.db.conn.set_trace_callback(statements.append)
-    try:
+    with traced(registry) as statements:
         volreg.check(registry)
-    finally:
-        registry.db.conn.set_trace_callback(None)
     query = next(s for s in statements if "JOIN service_records b ON b.volunteer = a.volunteer" in s)
-    plan = [row[-1] for row in registry.db.execute("EXPLAIN QUERY PLAN " + query).fetchall()]
+    plan = plan_of(registry, query)
     assert any("(volunteer=? AND start_utc>? AND start_utc<?)" in step for step in plan), plan
 
 

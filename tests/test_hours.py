@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from factories import plan_of, traced
 from hypothesis import HealthCheck, given, settings
 from strategies import build_world, groupings, log_specs, record_specs
 
@@ -208,12 +209,8 @@ def test_one_sql_statement_per_call(registry: volreg.Registry, world: Any) -> No
     """The whole query is one statement: SQLite does the adding, not Python."""
     volunteers, activities = world
     verified(registry, volunteers[0], activities[1], "2024-01-15 08:00", 60)
-    statements: list[str] = []
-    registry.db.conn.set_trace_callback(statements.append)
-    try:
+    with traced(registry) as statements:
         volreg.hours(registry, by=("organisation", "month"), start="2024-01-01", top=5, as_of="2030-01-01")
-    finally:
-        registry.db.conn.set_trace_callback(None)
     queries = [s for s in statements if not s.startswith(("SAVEPOINT", "RELEASE"))]
     assert 1 == len(queries)
     assert queries[0].startswith("SELECT")
@@ -269,14 +266,10 @@ def test_a_span_counts_the_records_starting_in_it_whatever_the_zone(tmp_path: An
                                    ("2024-03-05 00:01", "2024-03-06 00:01", 10 + 2 + 10 + 3),
                                    ("2024-03-04 23:00", "2024-03-06 02:00", sum(10 + n for n in range(5)))]:
         assert expected == volreg.hours(registry, start=since, end=until)[0]["minutes"], (since, until)
-    statements: list[str] = []
-    registry.db.conn.set_trace_callback(statements.append)
-    try:
+    with traced(registry) as statements:
         volreg.hours(registry, by="day", start="2024-03-05 00:00", end="2024-03-06 00:00").tuples()
-    finally:
-        registry.db.conn.set_trace_callback(None)
     query = next(s for s in statements if "FROM service_records r" in s)
-    plan = [row[-1] for row in registry.db.execute("EXPLAIN QUERY PLAN " + query).fetchall()]
+    plan = plan_of(registry, query)
     assert any("INDEX service_records_status (status=? AND start>? AND start<?)" in step for step in plan), plan
     registry.close()
 
@@ -287,12 +280,8 @@ def test_hours_per_category_over_all_time_come_from_the_summaries(registry: volr
     volunteers, activities = world
     verified(registry, volunteers[0], activities[1], "2024-01-15 08:00", 60)
     for by, summarised in [("category", True), (("category", "month"), False)]:
-        statements: list[str] = []
-        registry.db.conn.set_trace_callback(statements.append)
-        try:
+        with traced(registry) as statements:
             volreg.hours(registry, by=by).tuples()
-        finally:
-            registry.db.conn.set_trace_callback(None)
         query = next(s for s in statements if "SELECT" in s and "sqlite_temp_master" not in s)
         assert ("summary_group_members" in query) == summarised, (by, query)
         assert ("FROM service_records" in query) != summarised, (by, query)

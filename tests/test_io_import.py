@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from factories import plan_of, traced
 
 import volreg
 from volreg.io.values import minutes_from_hours
@@ -164,15 +165,11 @@ def test_an_activity_is_recognised_through_its_organiser_and_start(registry, tmp
     path.write_text("活动名称,类别,开始时间,结束时间,组织单位\n"
                     + "".join(f"活动{n},敬老助老,2024年3月{n + 1}日 9:00,2024年3月{n + 1}日 11:30,新华社区\n"
                               for n in range(3)), encoding="utf-8")
-    statements: list[str] = []
-    registry.db.conn.set_trace_callback(statements.append)
-    try:
+    with traced(registry) as statements:
         report = volreg.import_file(registry, path, kind="activities")
-    finally:
-        registry.db.conn.set_trace_callback(None)
     assert (3, ()) == (report.created, report.problems)
     lookup = next(s for s in statements if s.startswith("SELECT id FROM activities WHERE title"))
-    plan = [row[-1] for row in registry.db.execute("EXPLAIN QUERY PLAN " + lookup).fetchall()]
+    plan = plan_of(registry, lookup)
     assert any("(organiser=? AND start_utc=?)" in step for step in plan), plan
     assert 0 == volreg.import_file(registry, path, kind="activities").created  # and found again
 
@@ -185,16 +182,12 @@ def test_an_organisation_is_recognised_and_named_through_an_index(registry, tmp_
     path = tmp_path / "o.csv"
     path.write_text("名称,类型,上级组织\n" + "".join(f"社区{n},community,镜铁区\n" for n in range(3)),
                     encoding="utf-8")
-    statements: list[str] = []
-    registry.db.conn.set_trace_callback(statements.append)
-    try:
+    with traced(registry) as statements:
         report = volreg.import_file(registry, path, kind="organisations")
-    finally:
-        registry.db.conn.set_trace_callback(None)
     assert (3, ()) == (report.created, report.problems)
     for start in ("SELECT id FROM organisations WHERE name = ", "SELECT id FROM [organisations] WHERE name = "):
         lookup = next(s for s in statements if s.startswith(start))
-        plan = [row[-1] for row in registry.db.execute("EXPLAIN QUERY PLAN " + lookup).fetchall()]
+        plan = plan_of(registry, lookup)
         assert any("INDEX organisations_name (name=?)" in step for step in plan), (lookup, plan)
 
 

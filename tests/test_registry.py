@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-from factories import make_id_number
+from factories import make_id_number, plan_of, traced
 
 import volreg
 from volreg.store.schema import MIGRATIONS
@@ -201,13 +201,9 @@ def test_reading_a_person_searches_the_few_merged_rows_after_analyze(tmp_path: P
     with registry.transaction():
         people = [registry.add_person(f"居民{n}") for n in range(300)]
     registry.session.optimize()
-    statements: list[str] = []
-    registry.db.conn.set_trace_callback(statements.append)
-    try:
+    with traced(registry) as statements:
         assert people[7].id == registry.person(people[7].id).id
-    finally:
-        registry.db.conn.set_trace_callback(None)
     query = next(s for s in statements if "merged_from" in s)
-    plan = [row[-1] for row in registry.db.execute("EXPLAIN QUERY PLAN " + query).fetchall()]
+    plan = plan_of(registry, query)
     assert not any(step.startswith("SCAN people") for step in plan), plan
     registry.close()
