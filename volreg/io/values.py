@@ -264,13 +264,11 @@ def organisation_ref(ctx: ImportContext, value: Any, field: str, *, reuse: bool 
     known = ctx.cache.setdefault("organisation_refs", {}) if reuse else None
     if known is not None and key in known:
         return str(known[key])
-    if ctx.registry.session.store.get("organisations", key):
-        found: str | None = key
-    else:
-        found = ctx.external("organisations", key) or _by_name(ctx, "organisations", "organisation", key, field)
+    found = key if ctx.registry.session.store.get("organisations", key) else (
+        ctx.external("organisations", key) or _by_name(ctx, "organisations", "organisation", key, field))
     if known is not None and len(known) < 10_000:
         known[key] = found
-    return str(found)
+    return found
 
 
 def studio_ref(ctx: ImportContext, value: Any, field: str = "studio") -> str:

@@ -45,7 +45,9 @@ triggers'.
 **Reads.**  :func:`hours_sql`, :func:`stars_sql` and :func:`activity_counts_sql` return the SQL that answers
 a question from the summaries, or None when the summaries cannot answer it exactly (an ``as_of`` instant,
 a period finer than a month, a range that does not start and end on local month boundaries, a filter the
-summaries do not carry); the caller then asks the records.  The answers are the same rows, in the same
+summaries do not carry, categories over a span or a period, since ``studio_category`` is not split by month);
+the caller then asks the records.  The session also has the query functions ask the records while a
+:class:`~volreg.store.bulk.BulkInsert` on its connection waits for its summaries (:func:`~volreg.store.bulk.waiting`).  The answers are the same rows, in the same
 order, with the same types as the query on ``service_records``: ``tests/test_summaries.py`` checks both
 ways on random ledgers (``registry.session.summaries = False`` makes the query functions recount).
 
