@@ -149,3 +149,24 @@ def test_binary_garbage_file_is_a_problem(tmp_path: Path) -> None:
     report = volreg.import_file(registry, file, kind="volunteers")
     assert not report.ok
     registry.close()
+
+
+@pytest.mark.parametrize("bad", ["x\ud800", 2**70, {"a": 1}, object()])
+@pytest.mark.parametrize("inside", [False, True])
+def test_a_batch_insert_with_an_unbindable_value_writes_none_of_its_rows(bad: Any, inside: bool) -> None:
+    """The store checks a batch's values only when the driver refuses one: the refusal is still a volreg
+    error naming the value, and the rows before it in the batch are taken back."""
+    registry = volreg.open(":memory:", key="test-key-k-16byte")
+    store = registry.session.store
+    store.execute("CREATE TABLE t (a, b)")
+    rows = [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}, {"a": 3, "b": bad}, {"a": 4, "b": "z"}]
+    with pytest.raises(volreg.InvalidValue, match="value"):
+        if inside:
+            with store.write():
+                store.insert_many("t", rows)
+        else:
+            store.insert_many("t", rows)
+    assert store.scalar("SELECT count(*) FROM t") == 0
+    store.insert_many("t", rows[:2])
+    assert store.scalar("SELECT count(*) FROM t") == 2
+    registry.close()

@@ -220,7 +220,18 @@ class Store:
         sql = "INSERT INTO [{}] ({}) VALUES ({})".format(
             table, ", ".join(f"[{c}]" for c in columns), ", ".join("?" for _ in columns)
         )
-        self.execute_many(sql, [_checked([r[c] for c in columns]) for r in rows])
+        params = [[r[c] for c in columns] for r in rows]
+        # Every value is checked only when the insert fails: the driver refuses what it cannot bind, and
+        # the savepoint takes back the rows written before it (checking each value first cost 3 µs a row
+        # of an import's service records, a sixth of the insert itself).
+        with self.write():
+            try:
+                with self._use() as db:
+                    db.conn.executemany(sql, params)
+            except (VolregError, ValueError, OverflowError):  # UnicodeEncodeError is a ValueError
+                for each in params:
+                    _checked(each)
+                raise
 
     def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement for each parameter row (``executemany``; parameters checked by the caller)."""

@@ -143,7 +143,8 @@ def batch_facts(store: Store, rows: list[tuple[Any, ...]]) -> dict[str, Any]:
       of a day, the same day and minutes): the record's content identity, any status.
     - ``overlap``: n → ``(id, start, minutes, status)`` of the earliest live timed version the timed record
       ``n`` overlaps (half-open intervals).
-    - ``held``: (volunteer, day_first_utc) → live minutes already stored on that local day.
+    - ``held``: (volunteer, day_first_utc) → live minutes already stored on that local day (a day with none
+      is left out).
     - ``earlier``: n → the batch's earlier timed records (their n, in order) whose interval meets timed
       record ``n``'s: a self-join; which of them count depends on which were accepted.
     """
@@ -171,11 +172,15 @@ def batch_facts(store: Store, rows: list[tuple[Any, ...]]) -> dict[str, Any]:
                 f"AND x.end_utc > b.start_utc AND x.status IN {_LIVE} AND x.day IS NULL "
                 "ORDER BY x.start_utc LIMIT 1) WHERE b.day IS NULL"):
             overlap.setdefault(n, (id, start, minutes, status))
+        # Only the days that hold minutes come back (most of a batch's days hold none: a dict entry each
+        # cost as much as the statement).
         held = {(volunteer, first): int(total) for volunteer, first, total in conn.execute(
-            "SELECT g.volunteer, g.day_first_utc, (SELECT coalesce(sum(s.minutes), 0) FROM service_records s "
+            "SELECT volunteer, day_first_utc, total FROM (SELECT g.volunteer, g.day_first_utc, "
+            "(SELECT sum(s.minutes) FROM service_records s "
             f"WHERE s.volunteer = g.volunteer AND s.status IN {_LIVE} AND s.start_utc >= g.day_first_utc "
-            "AND s.start_utc < g.day_last_utc) "
-            "FROM (SELECT DISTINCT volunteer, day_first_utc, day_last_utc FROM temp.import_service_batch) g")}
+            "AND s.start_utc < g.day_last_utc) AS total "
+            "FROM (SELECT DISTINCT volunteer, day_first_utc, day_last_utc FROM temp.import_service_batch) g) "
+            "WHERE total IS NOT NULL")}
         earlier: dict[int, list[int]] = {}
         for n, other in conn.execute(
                 "SELECT b.n, a.n FROM temp.import_service_batch b JOIN temp.import_service_batch a "
