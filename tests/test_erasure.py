@@ -188,3 +188,74 @@ def test_anonymise_inside_a_transaction_is_completed_after_it(city: dict[str, An
             registry.complete_erasure()
     assert registry.complete_erasure() is True
     assert [] == _left(_on_disk(path), _secrets(city))
+
+
+_FULL_WIDTH = {c: chr(ord(c) + 0xFEE0) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"}
+
+
+def _documents() -> list[tuple[str, str, str | None]]:
+    return [
+        ("resident", make_id_number(birth="19800101", sequence=123), None),
+        ("residence_permit", make_id_number(birth="19750615", region="830000"), None),
+        ("foreign_permanent", make_id_number(birth="19900220", region="931560"), None),
+        ("foreign_permanent", "ABC123456789012", None),
+        ("hk_macao_permit", "H12345678", None),
+        ("taiwan_permit", "87654321", None),
+        ("passport", "E12345678", "GB"),
+        ("passport", "K123456", "US"),  # shorter than 8: masked entirely, so found as a whole run only
+    ]
+
+
+def _typed_forms(kind: str, number: str) -> list[str]:
+    """How a number is typed into a note: as issued, in lower case, in full-width characters, and a resident
+    number also in its 15-digit form of before 1999."""
+    forms = [number, number.lower(), "".join(_FULL_WIDTH.get(c, c) for c in number)]
+    if kind == "resident":
+        forms.append(number[:6] + number[8:17])
+    return forms
+
+
+@pytest.mark.parametrize(("kind", "number", "country"), _documents(), ids=lambda v: str(v))
+def test_a_document_number_typed_anywhere_is_erased_whatever_its_type(tmp_path: Path, kind: str, number: str,
+                                                                      country: str | None) -> None:
+    """Every document type, typed as issued, in lower case, full-width or (a resident number) in its 15-digit
+    form into someone else's note: gone from the file and its WAL; another person's number of the same type in
+    the same note stays."""
+    registry = volreg.open(tmp_path / "city.db", key="test-key-16-bytes")
+    org = registry.add_organisation("新华社区", kind="community")
+    subject = registry.register_volunteer(NAME, id_type=kind, id_number=number, id_country=country,
+                                          organisation=org, registered_on="2023-01-01")
+    other = registry.register_volunteer("李四光", id_number=make_id_number(birth="19800101"), organisation=org,
+                                        registered_on="2023-01-01")
+    stranger = make_id_number(birth="19800101", sequence=124)  # same birth date, someone else's number
+    activity = registry.add_activity("义诊", category="敬老助老", organiser=org, start="2024-03-05 08:00",
+                                     end="2024-03-05 18:00")
+    forms = _typed_forms(kind, number)
+    registry.log_service(other, activity, start="2024-03-05 09:00", end="2024-03-05 12:00",
+                         note="证件：" + "，".join(forms) + f"；同组{stranger}")
+    registry.anonymise(subject.person)
+    alias = _alias(subject.person)
+    data = _on_disk(tmp_path / "city.db")
+    assert [] == [form for form in forms if form.encode() in data]
+    note = next(iter(registry.db.query("SELECT note FROM service_records")))["note"]
+    assert note == "证件：" + "，".join([alias] * len(forms)) + f"；同组{stranger}"
+    registry.close()
+
+
+def test_a_document_taken_in_a_merge_is_erased_though_the_birth_dates_differ(tmp_path: Path) -> None:
+    """The kept person had a birth date of their own and took the duplicate's document, which encodes another:
+    the number is still found (by the birth dates of every person merged in) and erased."""
+    registry = volreg.open(tmp_path / "city.db", key="test-key-16-bytes")
+    number = make_id_number(birth="19800101")
+    keep = registry.add_person(NAME, id_type="none", birth_date="1981-05-05")
+    duplicate = registry.add_person(NAME, id_number=number)
+    registry.merge_people(keep, duplicate, by="文明办", reason="同一人")
+    org = registry.add_organisation("新华社区", kind="community")
+    other = registry.register_volunteer("李四光", id_number=make_id_number(), organisation=org,
+                                        registered_on="2023-01-01")
+    activity = registry.add_activity("义诊", category="敬老助老", organiser=org, start="2024-03-05 08:00",
+                                     end="2024-03-05 18:00")
+    registry.log_service(other, activity, start="2024-03-05 09:00", end="2024-03-05 12:00", note=f"身份证{number}")
+    registry.anonymise(keep)
+    assert number.encode() not in _on_disk(tmp_path / "city.db")
+    registry.close()

@@ -17,7 +17,7 @@ from sqlite_utils import Database
 from .activities import ActivitiesMixin
 from .base import clean_text, items_of, whole_number
 from .directory import DirectoryMixin
-from .erasure import PENDING, checkpoint, erase_words, pseudonym
+from .erasure import PENDING, checkpoint, erase_words, held_documents, pseudonym
 from .errors import (
     Corrupt,
     ErasureIncomplete,
@@ -335,8 +335,9 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
         digest, masked ID, phone and area are erased. Their name, phone and masked phone are replaced by the
         pseudonym in every text column of every table: studio and activity names, an activity's leader,
         anyone's service notes, actor columns (``recorded_by``, ``verified_by``, the journal's actor ...) and
-        the journal's before/after/note; an ID number typed into free text is found through its keyed digest
-        and replaced too. A namesake's own name is left alone. Ids, gender, birth date, hours, nominations and
+        the journal's before/after/note; a number of any of their documents (and of people merged into them)
+        typed into free text, as issued, in lower case or full-width, is found through its keyed digest and
+        replaced too. A namesake's own name is left alone. Ids, gender, birth date, hours, nominations and
         honours stay, so every total is unchanged; their volunteer registration becomes ``anonymised``.
 
         Then the WAL is checkpointed and truncated (``secure_delete`` zeroes what is overwritten), so the
@@ -361,6 +362,7 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
         self.person(person)
         with self._store.write() as store:
             old = self.person(person)
+            documents = held_documents(store, old.id)  # before their digests are erased
             alias = pseudonym(old.id)
             new = attrs.evolve(old, name=alias, id_masked=None, id_digest=None, id_country=None, phone=None, area="",
                                anonymised=True)
@@ -383,7 +385,7 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
                     "before": _scrub(row["before"], alias), "after": _scrub(row["after"], alias)
                 }, pk="seq")
             erase_words(self.session, store, person_id=old.id, words=(old.name, old.phone, mask_phone(old.phone)),
-                        digest=old.id_digest, alias=alias)
+                        documents=documents, alias=alias)
             self._journal("anonymise", "person", old.id, by=by, after={"id": old.id, "anonymised": True}, note=note)
             store.set_meta(PENDING, "1")
         if not self._store.db.conn.in_transaction:
