@@ -259,3 +259,26 @@ def test_a_document_taken_in_a_merge_is_erased_though_the_birth_dates_differ(tmp
     registry.anonymise(keep)
     assert number.encode() not in _on_disk(tmp_path / "city.db")
     registry.close()
+
+
+def test_a_phone_typed_with_separators_or_full_width_digits_is_erased(tmp_path: Path) -> None:
+    """A phone is typed as 139-1234-5678, 139 1234 5678, +86 139 1234 5678 or in full-width digits: every
+    form is gone from the file and its WAL; another number in the same note stays."""
+    registry = volreg.open(tmp_path / "city.db", key="test-key-16-bytes")
+    org = registry.add_organisation("新华社区", kind="community")
+    subject = registry.register_volunteer(NAME, id_number=make_id_number(), phone=PHONE, organisation=org,
+                                          registered_on="2023-01-01")
+    other = registry.register_volunteer("李四光", id_number=make_id_number(), organisation=org,
+                                        registered_on="2023-01-01")
+    activity = registry.add_activity("义诊", category="敬老助老", organiser=org, start="2024-03-05 08:00",
+                                     end="2024-03-05 18:00")
+    forms = ["139-1234-5678", "139 1234 5678", "+86 139 1234 5678", "１３９１２３４５６７８", "（139）1234－5678"]
+    registry.log_service(other, activity, start="2024-03-05 09:00", end="2024-03-05 12:00",
+                         note="联系：" + "；".join(forms) + "；备用13987654321")
+    registry.anonymise(subject.person)
+    alias = _alias(subject.person)
+    data = _on_disk(tmp_path / "city.db")
+    assert [] == [form for form in forms if form.encode() in data]
+    note = next(iter(registry.db.query("SELECT note FROM service_records")))["note"]
+    assert note == f"联系：{alias}；{alias}；+86 {alias}；{alias}；（{alias}；备用13987654321"
+    registry.close()

@@ -22,7 +22,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 
 import attrs
@@ -174,7 +174,7 @@ def text_columns(store: Store) -> list[tuple[str, str]]:
 
 
 def erase_words(session: Session, store: Store, *, person_id: str, words: Iterable[str | None],
-                documents: Sequence[HeldDocument], alias: str) -> int:
+                documents: Sequence[HeldDocument], alias: str, phone: str | None = None) -> int:
     """Replace ``words`` (and the numbers of ``documents``, wherever typed) by ``alias`` in every text column.
 
     Each table is read once for the words and once for text that may hold one of the documents' numbers,
@@ -195,6 +195,7 @@ def erase_words(session: Session, store: Store, *, person_id: str, words: Iterab
         words: the texts to remove (name, phone, masked phone); shorter than 2 characters are skipped.
         documents: the person's documents (:func:`held_documents`, read before the person's row is erased).
         alias: what replaces them.
+        phone: the person's phone, also replaced where typed with separators or full-width digits.
 
     Returns:
         How many tables were changed.
@@ -222,8 +223,7 @@ def erase_words(session: Session, store: Store, *, person_id: str, words: Iterab
             found = " OR ".join(f"instr([{column}], ?)" for column in names for _ in terms)
             params += [term for _ in names for term in terms]
             store.execute(f"UPDATE [{table}] SET {', '.join(sets)} WHERE {found}", params)
-        for document in documents:
-            _erase_numbers(session, store, table, names, document, alias)
+        _erase_typed(session, store, table, names, documents, phone, alias)
         changed += store.db.conn.total_changes > before
     return changed
 
@@ -256,14 +256,37 @@ def _erase_beside_names(store: Store, names: list[str], terms: list[str], alias:
                           [json.dumps(data, ensure_ascii=False), row["seq"]])
 
 
-def _erase_numbers(session: Session, store: Store, table: str, names: list[str], document: HeldDocument,
-                   alias: str) -> None:
-    """Replace the number of ``document`` wherever it is typed in the text columns ``names`` of ``table``.
+_Search = tuple[str, list[str], re.Pattern[str], Callable[[str], str]]
+"""How to find one erased value in a table: a ``WHERE`` clause and its parameters that let through the rows
+that may hold it, a pattern that finds where it may be in a text, and what the text becomes without it."""
 
-    The table is read once: with markers (a birth date), only the few rows holding one; else the rows
-    whose text matches the shown characters (``GLOB``); else, for a number masked entirely, every row. Each
-    text is searched in Python for :meth:`HeldDocument.candidates` and each distinct match digested once.
+
+def _erase_typed(session: Session, store: Store, table: str, names: list[str], documents: Sequence[HeldDocument],
+                 phone: str | None, alias: str) -> None:
+    """Replace the numbers of ``documents`` and the ``phone`` wherever typed in the columns ``names``.
+
+    The searches that read only rows holding a marker (a birth date, a phone's last four digits) share one
+    read of the table; a number with no marker (a passport or permit) is read for on its own.
     """
+    marked: list[_Search] = []
+    others: list[_Search] = []
+    for document in documents:
+        (others if document.markers() is None else marked).append(_document_search(session, names, document, alias))
+    if phone:
+        search = _phone_search(names, phone, alias)
+        if search is not None:
+            marked.append(search)
+    if marked:
+        _rewrite(store, table, names, " OR ".join(f"({s[0]})" for s in marked), [p for s in marked for p in s[1]],
+                 [(s[2], s[3]) for s in marked])
+    for search in others:
+        _rewrite(store, table, names, search[0], search[1], [(search[2], search[3])])
+
+
+def _document_search(session: Session, names: list[str], document: HeldDocument, alias: str) -> _Search:
+    """Finding a document's number: with markers (a birth date), only the few rows holding one; else the rows
+    whose text matches the characters the masked form shows (``GLOB``); else, for a number masked entirely,
+    every row. Each text is then searched for :meth:`HeldDocument.candidates` and each match digested."""
     markers = document.markers()
     patterns = [document.pattern(length) for length in document.lengths()]
     if markers is not None:
@@ -276,23 +299,62 @@ def _erase_numbers(session: Session, store: Store, table: str, names: list[str],
         # Nothing narrows the search in SQL (a passport number shorter than 8 characters, masked entirely):
         # every text is read once and searched in Python, which is faster here than any GLOB.
         where, params = "true", []
-    candidates = document.candidates()
+    return where, params, document.candidates(), lambda text: _without_number(session, text, document, alias)
+
+
+def _phone_search(names: list[str], phone: str, alias: str) -> _Search | None:
+    """Finding a phone number typed with separators or in full-width digits (``139-1234-5678``,
+    ``139 1234 5678``, ``１３９１２３４５６７８``): only text holding its last four digits is read."""
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) < 7:
+        return None
+    markers = [digits[-4:], digits[-4:].translate(_FULL_WIDTH)]
+    return (" OR ".join(f"instr([{column}], ?)" for column in names for _ in markers),
+            [marker for _ in names for marker in markers], _DIGIT_RUN, lambda text: _without_phone(text, digits, alias))
+
+
+def _rewrite(store: Store, table: str, names: list[str], where: str, params: list[str],
+             replacements: list[tuple[re.Pattern[str], Callable[[str], str]]]) -> None:
+    """Rewrite each text of the columns ``names`` of the rows ``where`` lets through: each replacement whose
+    pattern finds something in it is applied (each distinct text worked out once)."""
     seen: dict[str, str] = {}
     changes = []
     selected = ", ".join(f"[{column}]" for column in names)
     for rowid, *texts in store.cursor(f"SELECT rowid, {selected} FROM [{table}] WHERE {where}", params):
         for column, text in zip(names, texts, strict=True):
-            if not isinstance(text, str) or candidates.search(text) is None:
+            if not isinstance(text, str):
                 continue
             new = seen.get(text)
             if new is None:
-                new = _without_number(session, text, document, alias)
+                new = text
+                for candidates, replace in replacements:
+                    if candidates.search(new) is not None:
+                        new = replace(new)
                 if len(seen) < _SEEN_LIMIT:
                     seen[text] = new
             if new != text:
                 changes.append((column, new, rowid))
     for column, new, rowid in changes:  # after the read: rows changed under a running read may be met again
         store.execute(f"UPDATE [{table}] SET [{column}] = ? WHERE rowid = ?", [new, rowid])
+
+
+# Digits (ASCII or full-width) with at most three separators between two of them, as phone numbers are typed.
+_DIGIT = "[0-9\uff10-\uff19]"
+_DIGIT_RUN = re.compile(f"{_DIGIT}(?:[\\s\\-\uff0d\u2010-\u2015.\u00b7()\uff08\uff09]{{0,3}}{_DIGIT})*")
+
+
+def _without_phone(text: str, digits: str, alias: str) -> str:
+    """``text`` with each typed form of the phone number ``digits`` replaced by ``alias`` (a country code or
+    another number typed before or after it stays)."""
+    spans = []
+    for run in _DIGIT_RUN.finditer(text):
+        places = [i for i, c in enumerate(run.group()) if c.isdigit()]
+        folded = "".join(run.group()[i] for i in places).translate(_FOLD)
+        at = folded.find(digits)
+        while at >= 0:
+            spans.append((run.start() + places[at], run.start() + places[at + len(digits) - 1] + 1))
+            at = folded.find(digits, at + len(digits))
+    return _replaced(text, spans, alias)
 
 
 _SEEN_LIMIT = 100_000
@@ -318,6 +380,11 @@ def _without_number(session: Session, text: str, document: HeldDocument, alias: 
                     continue  # a character the mask shows differs: not this number
                 if _digest_of(session, document, window, purpose) == document.digest:
                     spans.append((run.start() + start, run.start() + start + length))
+    return _replaced(text, spans, alias)
+
+
+def _replaced(text: str, spans: list[tuple[int, int]], alias: str) -> str:
+    """``text`` with each of the ``spans`` (start, end) replaced by ``alias``."""
     if not spans:
         return text
     out, at = [], 0

@@ -337,7 +337,7 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
         anyone's service notes, actor columns (``recorded_by``, ``verified_by``, the journal's actor ...) and
         the journal's before/after/note; a number of any of their documents (and of people merged into them)
         typed into free text, as issued, in lower case or full-width, is found through its keyed digest and
-        replaced too. A namesake's own name is left alone. Ids, gender, birth date, hours, nominations and
+        replaced too, and so is their phone typed with separators or in full-width digits. A namesake's own name is left alone. Ids, gender, birth date, hours, nominations and
         honours stay, so every total is unchanged; their volunteer registration becomes ``anonymised``.
 
         Then the WAL is checkpointed and truncated (``secure_delete`` zeroes what is overwritten), so the
@@ -385,7 +385,7 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
                     "before": _scrub(row["before"], alias), "after": _scrub(row["after"], alias)
                 }, pk="seq")
             erase_words(self.session, store, person_id=old.id, words=(old.name, old.phone, mask_phone(old.phone)),
-                        documents=documents, alias=alias)
+                        documents=documents, alias=alias, phone=old.phone)
             self._journal("anonymise", "person", old.id, by=by, after={"id": old.id, "anonymised": True}, note=note)
             store.set_meta(PENDING, "1")
         if not self._store.db.conn.in_transaction:
