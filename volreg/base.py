@@ -15,6 +15,7 @@ from .store import Store
 from .text import (  # noqa: F401  (re-exported: the mixins import them from here)
     PERSONAL_FIELDS,
     actor_text,
+    clean_external_id,
     clean_name,
     clean_text,
     items_of,
@@ -26,7 +27,8 @@ from .text import (  # noqa: F401  (re-exported: the mixins import them from her
 if TYPE_CHECKING:
     from .session import Session
 
-__all__ = ["RegistryBase", "new_id", "public_view", "clean_name", "clean_text", "actor_text", "items_of", "whole_number"]
+__all__ = ["RegistryBase", "new_id", "public_view", "clean_name", "clean_text", "clean_external_id", "actor_text",
+           "items_of", "whole_number"]
 
 
 class RegistryBase:

@@ -34,6 +34,8 @@ __all__ = [
     "mask_phone",
     "mask_name",
     "mask_id_text",
+    "holds_id_number",
+    "mask_id_runs",
     "mask_document",
     "load_key",
     "read_key_file",
@@ -129,6 +131,24 @@ def mask_document(id_type: str = "resident", number: str | None = None) -> str:
 def mask_id_text(text: str) -> str:
     """Mask anything that may be a resident ID number for a message (see :func:`mask_document`)."""
     return mask_document("resident", str(text))
+
+
+# A run of 15 or more digits (and a check character X): what a resident ID number, old or new, looks like
+# inside another text, in ASCII or full-width digits.
+_ID_RUN = re.compile("[0-9\uff10-\uff19]{15,}[Xx\uff38\uff58]?")
+
+
+def holds_id_number(text: str) -> bool:
+    """Whether ``text`` holds what may be a resident ID number: a run of 15 or more digits (ASCII or
+    full-width), as when another system keys its rows by 身份证号. Such a text must not be stored or shown
+    in clear."""
+    return _ID_RUN.search(text) is not None
+
+
+def mask_id_runs(text: str) -> str:
+    """``text`` with every run that may be a resident ID number masked (see :func:`mask_document`), the
+    rest as it is: ``R-62020019800101001X`` becomes ``R-6****************X``."""
+    return _ID_RUN.sub(lambda m: mask_document("resident", m.group()), text)
 
 
 @attrs.frozen(repr=False)

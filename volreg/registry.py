@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 from sqlite_utils import Database
 
+from . import external_ids
 from .activities import ActivitiesMixin
 from .base import clean_text, items_of, whole_number
 from .directory import DirectoryMixin
@@ -176,6 +177,8 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
         known_check = store.meta("key_check")
         if check is not None and known_check is not None and known_check != check:
             raise KeyMismatch(key_source)
+        if not readonly and store.meta(external_ids.UNPROTECTED) is not None:
+            external_ids.protect(self.session)  # written before they were digested (m023): now, with the key
         if readonly or (known_check is not None and stored is not None):
             return
         with self.session.write() as store:

@@ -18,9 +18,10 @@ from typing import Any
 import attrs
 
 from .errors import InvalidValue
-from .personal import mask_phone
+from .personal import holds_id_number, mask_id_runs, mask_phone
 
-__all__ = ["hours_text", "new_id", "ordered_id", "public_view", "clean_name", "clean_text", "actor_text", "items_of", "whole_number"]
+__all__ = ["hours_text", "new_id", "ordered_id", "public_view", "clean_name", "clean_text", "clean_external_id", "actor_text",
+           "items_of", "whole_number"]
 
 PERSONAL_FIELDS = ("phone", "id_digest")
 
@@ -55,6 +56,25 @@ def clean_text(value: Any, field: str, limit: int = 2000, *, required: bool = Fa
     if required and not value:
         raise InvalidValue(field, "must not be empty", value)
     return value
+
+
+def clean_external_id(value: Any, field: str = "external_id") -> str | None:
+    """Check the id another system gave a row (at most 200 characters on one line), or None when there is none.
+
+    An id that holds what may be an ID number (a run of 15 or more digits, as when a system keys its rows by
+    身份证号) is refused: it would be stored in clear. (The importer keeps such ids as keyed digests instead,
+    see :mod:`volreg.external_ids`.)
+
+    Raises:
+        InvalidValue: naming ``field``, the rule and the value (any ID number in it masked).
+    """
+    if value is None:
+        return None
+    text = clean_text(value, field, 200, line=True)
+    if holds_id_number(text):
+        raise InvalidValue(field, "must not hold an ID number (it would be stored in clear); use the other "
+                                  "system's own record number", shown=mask_id_runs(text))
+    return text or None
 
 
 def clean_name(value: Any, field: str = "name") -> str:

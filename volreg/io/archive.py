@@ -39,6 +39,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from .. import external_ids
 from ..errors import InvalidValue, KeyMismatch, SchemaTooNew
 from ..model import Settings
 from ..personal import mask_phone
@@ -316,6 +317,8 @@ def import_registry(
             # Written before the closure of the tree and the subtree summaries: they are rebuilt from the rows
             # (the triggers met the organisations in the archive's order, parents not always first).
             rebuild(registry.session.store)
+        if "m023_external_ids" not in header.get("migrations", []):
+            external_ids.protect(registry.session)  # written before they were digested: an ID number in clear
     except BaseException:
         registry.close()
         _remove(into, created)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
+from .. import external_ids
 from ..timeutil import now, to_utc_text
 
 if TYPE_CHECKING:
@@ -59,19 +60,23 @@ class ImportContext:
 
     def external(self, kind: str, key: str) -> str | None:
         """The entity an external id of ``kind`` from this source was imported as, or None."""
-        return self.registry.session.scalar(
+        session = self.registry.session
+        return session.scalar(
             "SELECT entity_id FROM import_identity WHERE kind = ? AND source = ? AND key = ?",
-            [kind, self.source, key],
+            [kind, self.source, external_ids.stored(session, key)],
         )
 
     def externals(self, kind: str, keys: Sequence[str]) -> dict[str, str]:
         """The entities many external ids of ``kind`` from this source were imported as, in one query."""
         if not keys:
             return {}
-        return dict(self.registry.session.cursor(
+        session = self.registry.session
+        given = {external_ids.stored(session, key): key for key in keys}
+        found = session.cursor(
             "SELECT key, entity_id FROM import_identity WHERE kind = ? AND source = ? "
             "AND key IN (SELECT value FROM json_each(?))",
-            [kind, self.source, json.dumps(list(keys), ensure_ascii=False)]).fetchall())
+            [kind, self.source, json.dumps(list(given), ensure_ascii=False)]).fetchall()
+        return {given[key]: entity for key, entity in found}
 
     def person_added(self, who: Any) -> None:
         """Count a person a row adds (``who`` is a mapping of ``add_person`` arguments), for the report."""
@@ -79,7 +84,8 @@ class ImportContext:
             self.cache["people_added"] = self.cache.get("people_added", 0) + 1
 
     def external_key(self, kind: str, entity_id: str) -> str | None:
-        """The external id in this source that an entity of ``kind`` was imported with, or None."""
+        """The external id in this source that an entity of ``kind`` was imported with, as stored (see
+        :func:`volreg.external_ids.shown` to show it), or None."""
         return self.registry.session.scalar(
             "SELECT key FROM import_identity WHERE kind = ? AND source = ? AND entity_id = ? LIMIT 1",
             [kind, self.source, entity_id],
@@ -91,7 +97,8 @@ class ImportContext:
         self.registry.session.store.execute_many(
             "INSERT INTO import_identity (kind, source, key, entity_id, imported_at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT DO NOTHING",
-            [(kind, self.source, key, entity_id, at) for key, entity_id in pairs],
+            [(kind, self.source, external_ids.stored(self.registry.session, key), entity_id, at)
+             for key, entity_id in pairs],
         )
 
     def remember(self, kind: str, key: str, entity_id: str) -> None:
@@ -99,7 +106,8 @@ class ImportContext:
         self.registry.session.store.execute(
             "INSERT INTO import_identity (kind, source, key, entity_id, imported_at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT DO NOTHING",
-            [kind, self.source, key, entity_id, to_utc_text(now(self.registry.zone))],
+            [kind, self.source, external_ids.stored(self.registry.session, key), entity_id,
+             to_utc_text(now(self.registry.zone))],
         )
 
 

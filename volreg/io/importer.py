@@ -6,7 +6,8 @@
 and column, never an exception; personal values in a problem are masked.
 
 Identity: a row with an external id is matched only by (source, external id); rows with different external
-ids are never merged, and two rows of one file that are the same entity are a problem naming both lines. A
+ids are never merged, and two rows of one file that are the same entity are a problem naming both lines. An
+external id that holds an ID number is remembered as its keyed digest (:mod:`volreg.external_ids`). A
 row's every wrong cell is reported (a refused cell is left out and the row converted again), and a
 ``dry_run`` runs everything in one transaction that is always rolled back.
 

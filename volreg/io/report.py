@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import attrs
 
+from ..external_ids import shown as _shown_external
 from ..personal import mask_document, mask_id_text, mask_phone
 
 __all__ = ["Problem", "ImportReport", "masked_cell"]
@@ -21,7 +22,8 @@ def _mask_number(text: str) -> str:
     return mask_document("", compact)
 
 
-_MASKS: dict[str, Callable[[str], str | None]] = {"id_number": _mask_number, "phone": mask_phone}
+_MASKS: dict[str, Callable[[str], str | None]] = {"id_number": _mask_number, "phone": mask_phone,
+                                                  "external_id": _shown_external}
 
 
 def masked_cell(personal: str | None, text: str) -> str | None:

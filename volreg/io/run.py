@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from .. import external_ids
 from ..errors import VolregError
 from .handler import Field, ImportContext, KindHandler
 from .headers import label, resolve_headers
@@ -53,7 +54,7 @@ class FileRun:
         self.left_out = 0
         self.header_refused = False
         self.bad_lines: set[int] = set()  # lines with a problem in the current batch
-        self.fields = {f.name: f for f in (Field("external_id"), *handler.fields)}
+        self.fields = {f.name: f for f in (Field("external_id", personal="external_id"), *handler.fields)}
         self.required = [f.name for f in self.fields.values() if f.required]
         self.tally: Counter[str] = Counter()
         self.problems: list[Problem] = []
@@ -223,8 +224,9 @@ class FileRun:
             if len(self.external_lines) < _SEEN_LIMIT:
                 self.external_lines[external] = line
             return False
-        self.problem(line, column, external, f"external id {external!r} is also on line {earlier}: "
-                                             "each row of a file must have its own external id")
+        self.problem(line, column, external, f"external id {external_ids.shown(external)!r} is also on line "
+                                             f"{earlier}: each row of a file must have its own external id",
+                     "external_id")
         return True
 
     def _identify(self, record: Mapping[str, Any], external: str | None) -> tuple[str | None, str | None]:
@@ -250,7 +252,7 @@ class FileRun:
         if other is None and candidate not in self.seen:
             return candidate, None
         where = f" on line {self.seen[candidate]} of this file" if candidate in self.seen else ""
-        return None, (f"{other!r}" if other else "none") + where
+        return None, (f"{external_ids.shown(other)!r}" if other else "none") + where
 
     def _match(self, line: int, record: Mapping[str, Any],
                external: str | None) -> tuple[str | None, str | None] | None:

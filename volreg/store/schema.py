@@ -1135,6 +1135,20 @@ def m022_partial_indexes(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m023_external_ids(db: Database) -> None:
+    """Mark a registry whose remembered external ids may hold ID numbers in clear.
+
+    External ids that hold what may be an ID number are now kept as keyed digests (:mod:`volreg.external_ids`),
+    which a migration cannot compute (it has no key). It only sets ``external_ids_in_clear`` in
+    ``registry_meta`` when such an id is there; the registry's next writable open digests them."""
+    found = db.execute(
+        "SELECT 1 FROM import_identity WHERE key NOT LIKE 'digest:%' AND (key GLOB '*" + "[0-9]" * 15 + "*' "
+        "OR key GLOB '*[\uff10-\uff19]*') LIMIT 1").fetchone()
+    if found is not None:
+        db.execute("INSERT OR REPLACE INTO registry_meta (key, value) VALUES ('external_ids_in_clear', '1')")
+
+
 def _known() -> set[str]:
     return {m.name for m in MIGRATIONS.pending(Database(memory=True))}
 

@@ -1,0 +1,118 @@
+"""External ids that are ID numbers: another system keys its rows by 身份证号, and its export carries that
+number as each row's external id. The registry must recognise the rows when they come again without ever
+keeping the number in clear: not in the file, not in a problem, not after an upgrade or a restore."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from factories import make_id_number
+
+import volreg
+
+KEY = "test-key-16-bytes"
+_FULL_WIDTH = {c: chr(ord(c) + 0xFEE0) for c in "0123456789X"}
+
+
+def _on_disk(path: Path) -> bytes:
+    return b"".join(Path(str(path) + s).read_bytes() for s in ("", "-wal") if Path(str(path) + s).exists())
+
+
+def _roster(path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    path.write_text("外部编号,姓名,身份证号\n" + "".join(f"{e},{n},{i}\n" for e, n, i in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def numbers() -> list[str]:
+    return [make_id_number(birth=f"1980010{d}", sequence=100 + d) for d in range(1, 5)]
+
+
+def test_id_numbers_as_external_ids_are_never_in_the_file_and_rows_are_recognised_again(
+        tmp_path: Path, numbers: list[str]) -> None:
+    """Keys as issued, with a lower-case x, in full-width digits and inside a longer key: none is in the file
+    or its WAL; importing the same file again creates nothing."""
+    keys = [numbers[0], numbers[1].lower(), "".join(_FULL_WIDTH.get(c, c) for c in numbers[2]), f"NAT-{numbers[3]}"]
+    roster = _roster(tmp_path / "roster.csv", [(k, f"志愿者{i}", n) for i, (k, n) in enumerate(zip(keys, numbers,
+                                                                                                  strict=True))])
+    path = tmp_path / "city.db"
+    registry = volreg.open(path, key=KEY)
+    first = volreg.import_file(registry, roster, kind="volunteers", source="national")
+    assert (first.problems, first.created) == ((), 4)
+    again = volreg.import_file(registry, roster, kind="volunteers", source="national")
+    assert (again.problems, again.created) == ((), 0)
+    assert 4 == registry.db.execute("SELECT count(*) FROM volunteers").fetchone()[0]
+    registry.close()
+    data = _on_disk(path)
+    assert [] == [k for k in keys + numbers if k.encode() in data]
+
+
+def test_a_repeated_external_id_holding_an_id_number_is_reported_masked(tmp_path: Path, numbers: list[str]) -> None:
+    roster = _roster(tmp_path / "roster.csv", [(numbers[0], "甲", numbers[0]), (numbers[0], "乙", numbers[1])])
+    registry = volreg.open(":memory:", key=KEY)
+    report = volreg.import_file(registry, roster, kind="volunteers", source="national")
+    assert len(report.problems) == 1
+    problem = report.problems[0]
+    assert numbers[0] not in f"{problem.value} {problem.message}"
+    assert "external id" in problem.message and "also on line 2" in problem.message
+
+
+def test_an_older_registry_with_id_numbers_in_clear_is_protected_when_opened_with_its_key(
+        tmp_path: Path, numbers: list[str]) -> None:
+    """A registry written before external ids were digested holds them in clear: the upgrade marks it, and
+    the open that has the key digests them; the rows are still recognised."""
+    path = tmp_path / "old.db"
+    registry = volreg.open(path, key=KEY)
+    who = registry.register_volunteer("欧阳明月", id_number=numbers[0], registered_on="2024-01-01")
+    twin = registry.add_person("欧阳明月")
+    registry.db.execute("INSERT INTO import_identity (kind, source, key, entity_id, imported_at) VALUES "
+                        "('volunteers', 'national', ?, ?, '2024-01-01T00:00:00Z'), "
+                        "('people', 'national', ?, ?, '2024-01-01T00:00:00Z')",
+                        [numbers[0], who.id, numbers[1], twin.id])
+    registry.merge_people(who.person, twin, by="文明办", reason="同一人")  # its journal lists the ids that moved
+    registry.close()
+    conn = sqlite3.connect(path)  # as an older volreg left it
+    with conn:
+        conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm023_external_ids'")
+    conn.close()
+    assert numbers[1].encode() in _on_disk(path)
+    registry = volreg.open(path, key=KEY)
+    assert registry.db.execute("SELECT value FROM registry_meta WHERE key = 'external_ids_in_clear'").fetchone() is None
+    report = volreg.import_file(registry, _roster(tmp_path / "r.csv", [(numbers[0], "欧阳明月", numbers[0])]),
+                                kind="volunteers", source="national")
+    assert (report.problems, report.created) == ((), 0)
+    registry.close()
+    assert [] == [n for n in numbers[:2] if n.encode() in _on_disk(path)]
+
+
+def test_an_archive_with_id_numbers_in_clear_is_restored_with_them_digested(tmp_path: Path, numbers: list[str]) -> None:
+    path = tmp_path / "old.db"
+    registry = volreg.open(path, key=KEY)
+    who = registry.register_volunteer("欧阳明月", id_number=numbers[0], registered_on="2024-01-01")
+    registry.db.execute("INSERT INTO import_identity (kind, source, key, entity_id, imported_at) "
+                        "VALUES ('volunteers', 'national', ?, ?, '2024-01-01T00:00:00Z')", [numbers[0], who.id])
+    registry.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm023_external_ids'")
+    volreg.export_registry(registry, tmp_path / "old.jsonl")
+    registry.close()
+    restored = volreg.import_registry(tmp_path / "old.jsonl", into=tmp_path / "new.db", key=KEY)
+    report = volreg.import_file(restored, _roster(tmp_path / "r.csv", [(numbers[0], "欧阳明月", numbers[0])]),
+                                kind="volunteers", source="national")
+    assert (report.problems, report.created) == ((), 0)
+    restored.close()
+    assert numbers[0].encode() not in _on_disk(tmp_path / "new.db")
+
+
+def test_the_api_refuses_an_external_id_holding_an_id_number(registry: volreg.Registry, numbers: list[str]) -> None:
+    """Writes that take an external id refuse one holding an ID number, masked, and write nothing."""
+    person = registry.add_person("王小明", birth_date="1975-04-01")
+    tables = {t: registry.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("honours", "nominations")}
+    with pytest.raises(volreg.InvalidValue, match="external_id") as refused:
+        registry.award("中国好人", person, category="诚实守信", awarded_on="2024-08-01", external_id=numbers[0])
+    assert numbers[0] not in str(refused.value)
+    with pytest.raises(volreg.InvalidValue, match="external_id") as refused:
+        registry.nominate("中国好人", person, category="诚实守信", nominator="self", external_id=f"X{numbers[1]}")
+    assert numbers[1] not in str(refused.value)
+    assert tables == {t: registry.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+    assert registry.award("中国好人", person, category="诚实守信", awarded_on="2024-08-01", external_id="GR-2024-7")
