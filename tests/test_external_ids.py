@@ -27,7 +27,10 @@ def _roster(path: Path, rows: list[tuple[str, str, str]]) -> Path:
 
 @pytest.fixture
 def numbers() -> list[str]:
-    return [make_id_number(birth=f"1980010{d}", sequence=100 + d) for d in range(1, 5)]
+    """Four resident ID numbers, one of them ending in X."""
+    found = [make_id_number(birth=f"1980010{d}", sequence=100 + d) for d in range(1, 4)]
+    return found + [next(n for n in (make_id_number(birth="19800105", sequence=s) for s in range(200, 300))
+                         if n.endswith("X"))]
 
 
 def test_id_numbers_as_external_ids_are_never_in_the_file_and_rows_are_recognised_again(
@@ -49,13 +52,20 @@ def test_id_numbers_as_external_ids_are_never_in_the_file_and_rows_are_recognise
     assert [] == [k for k in keys + numbers if k.encode() in data]
 
 
-def test_a_repeated_external_id_holding_an_id_number_is_reported_masked(tmp_path: Path, numbers: list[str]) -> None:
-    roster = _roster(tmp_path / "roster.csv", [(numbers[0], "甲", numbers[0]), (numbers[0], "乙", numbers[1])])
+@pytest.mark.parametrize("form", ["same", "full-width", "lower case"])
+def test_a_repeated_external_id_holding_an_id_number_is_reported_masked(tmp_path: Path, numbers: list[str],
+                                                                        form: str) -> None:
+    """The same ID number as the external id of two rows, typed alike or not (full-width digits, x for X):
+    one id, so the second row is a problem naming the first line, with the number masked."""
+    first = next(n for n in numbers if n.endswith("X")) if form == "lower case" else numbers[0]
+    second = {"same": first, "full-width": "".join(_FULL_WIDTH.get(c, c) for c in first),
+              "lower case": first.lower()}[form]
+    roster = _roster(tmp_path / "roster.csv", [(first, "甲", numbers[1]), (second, "乙", numbers[2])])
     registry = volreg.open(":memory:", key=KEY)
     report = volreg.import_file(registry, roster, kind="volunteers", source="national")
     assert len(report.problems) == 1
     problem = report.problems[0]
-    assert numbers[0] not in f"{problem.value} {problem.message}"
+    assert first not in f"{problem.value} {problem.message}" and second not in f"{problem.value} {problem.message}"
     assert "external id" in problem.message and "also on line 2" in problem.message
 
 

@@ -89,7 +89,8 @@ class HeldDocument:
         digits), for a quick search by ``instr``; None when there are none and every candidate must be read."""
         if not self.births or self.id_type not in _DATED:
             return None
-        if (len(self.masked) if self.masked is not None else 18 if self.id_type != "foreign_permanent" else 0) != 18:
+        dated = len(self.masked) == 18 if self.masked is not None else self.id_type != "foreign_permanent"
+        if not dated:
             return None  # the older permanent-residence card (3 letters, 12 digits) encodes no birth date
         # A resident number's 15-digit form has only the last two digits of the year (the 18-character form
         # contains them too).

@@ -23,7 +23,7 @@ from .personal import holds_id_number, mask_id_runs
 if TYPE_CHECKING:
     from .session import Session
 
-__all__ = ["DIGESTED", "UNPROTECTED", "stored", "shown", "protect"]
+__all__ = ["DIGESTED", "UNPROTECTED", "canonical", "stored", "shown", "protect"]
 
 DIGESTED = "digest:"
 """The prefix of a stored external id that is the keyed digest of one holding an ID number."""
@@ -37,13 +37,18 @@ _CLEAR = ("SELECT kind, source, key FROM import_identity WHERE key NOT LIKE 'dig
           "(key GLOB '*" + "[0-9]" * 15 + "*' OR key GLOB '*[\uff10-\uff19]*')")
 
 
+def canonical(key: str) -> str:
+    """An external id as compared: one holding an ID number with full-width characters and case folded
+    (``62020019800101001x`` and ``62020019800101001X`` are one id), any other as given."""
+    return unicodedata.normalize("NFKC", key).strip().upper() if holds_id_number(key) else key
+
+
 def stored(session: Session, key: str) -> str:
     """How the registry keeps the external id ``key``: as given, or (when it holds an ID number) as
-    :data:`DIGESTED` and its keyed digest, of the text with full-width characters and case folded."""
+    :data:`DIGESTED` and the keyed digest of its :func:`canonical` form."""
     if not holds_id_number(key):
         return key
-    folded = unicodedata.normalize("NFKC", key).strip().upper()
-    return DIGESTED + session.digest("external_id", folded)
+    return DIGESTED + session.digest("external_id", canonical(key))
 
 
 def shown(key: str) -> str:

@@ -340,8 +340,9 @@ class Registry(PeopleMixin, DirectoryMixin, ActivitiesMixin, ServiceMixin, Nomin
         anyone's service notes, actor columns (``recorded_by``, ``verified_by``, the journal's actor ...) and
         the journal's before/after/note; a number of any of their documents (and of people merged into them)
         typed into free text, as issued, in lower case or full-width, is found through its keyed digest and
-        replaced too, and so is their phone typed with separators or in full-width digits. A namesake's own name is left alone. Ids, gender, birth date, hours, nominations and
-        honours stay, so every total is unchanged; their volunteer registration becomes ``anonymised``.
+        replaced too, and so is their phone typed with separators or in full-width digits. A namesake's own
+        name is left alone. Ids, gender, birth date, hours, nominations and honours stay, so every total is
+        unchanged; their volunteer registration becomes ``anonymised``.
 
         Then the WAL is checkpointed and truncated (``secure_delete`` zeroes what is overwritten), so the
         erased values are gone from the bytes on disk as well. Inside :meth:`transaction` that has to wait

@@ -71,12 +71,14 @@ class ImportContext:
         if not keys:
             return {}
         session = self.registry.session
-        given = {external_ids.stored(session, key): key for key in keys}
+        given: dict[str, list[str]] = {}  # as stored → as given (two forms of one ID number share a digest)
+        for key in keys:
+            given.setdefault(external_ids.stored(session, key), []).append(key)
         found = session.cursor(
             "SELECT key, entity_id FROM import_identity WHERE kind = ? AND source = ? "
             "AND key IN (SELECT value FROM json_each(?))",
             [kind, self.source, json.dumps(list(given), ensure_ascii=False)]).fetchall()
-        return {given[key]: entity for key, entity in found}
+        return {key: entity for stored, entity in found for key in given[stored]}
 
     def person_added(self, who: Any) -> None:
         """Count a person a row adds (``who`` is a mapping of ``add_person`` arguments), for the report."""

@@ -183,7 +183,8 @@ class FileRun:
 
     def _row(self, raw: RawRow, columns: Mapping[str, str], values: dict[str, Any],
              header_of: dict[str, str]) -> None:
-        external = None if values.get("external_id") is None else str(values["external_id"])
+        # Two forms of one ID number used as an external id (x and X, full-width digits) are one id.
+        external = None if values.get("external_id") is None else external_ids.canonical(str(values["external_id"]))
         if external is not None and self._repeated(raw.line, header_of.get("external_id"), external):
             return
         if self.handler.batched:
