@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from . import external_ids
 from .errors import NotFound
 from .model import Category, Settings
 from .store import Store
@@ -86,6 +87,11 @@ class RegistryBase:
             NotFound: there is no such row.
         """
         return str(self._row(table, kind, value)["id"])
+
+    def _external_id(self, value: Any) -> str | None:
+        """An external id as stored: checked text, kept as its keyed digest when it holds an ID number."""
+        text = clean_external_id(value)
+        return None if text is None else external_ids.stored(self.session, text)
 
     def _digest(self, purpose: str, value: str) -> str:
         return self.session.digest(purpose, value)

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import attrs
 
-from .base import clean_external_id, items_of, new_id
+from .base import items_of, new_id
 from .errors import Duplicate, InvalidValue, NotFound, RuleViolation
 from .model import Family, Honour, HonourTitle, Organisation, Person, Volunteer
 from .titles import _RANK, TitlesMixin, _text
@@ -295,7 +295,8 @@ class HonoursMixin(TitlesMixin):
             awarded_on: the award date; ages are checked on it.
             deed: the 事迹 text.
             grade: ``winner``, or ``nomination_award`` (提名奖) for a runner-up.
-            id, external_id: ids to use (imports keep theirs).
+            id, external_id: ids to use (imports keep theirs; an external id holding an ID number is kept
+                as its keyed digest, see :mod:`volreg.external_ids`).
             photo: the path of a photo file for the hall of deeds (relative to the registry file, or absolute).
             links: interviews and videos (访谈、视频): ``http(s)`` URLs, each a string or a ``(title, url)`` pair.
             by: who acts, for the journal.
@@ -305,14 +306,14 @@ class HonoursMixin(TitlesMixin):
 
         Raises:
             NotFound: unknown title, recipient or edition.
-            InvalidValue: a bad category, period, date or grade, or an ``external_id`` holding an ID number.
+            InvalidValue: a bad category, period, date or grade.
             RuleViolation: a title rule is broken (rules ``recipient``, ``age`` or ``once``).
             Duplicate: the recipient already holds this title for this period, edition and category (a
                 title given more than once, ``once=False``, may be held in one period in several categories).
         """
         return self._award(self.honour_title(honour), recipient, category=category, period=period,
                            edition=edition, awarded_on=awarded_on, deed=deed, by=by, grade=grade, id=id,
-                           external_id=clean_external_id(external_id), photo=photo, links=links)
+                           external_id=self._external_id(external_id), photo=photo, links=links)
 
     def _award(
         self, title: HonourTitle, recipient: Any, *, category: Any, period: Any, edition: Any, awarded_on: Any,

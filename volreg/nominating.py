@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from .base import actor_text, clean_external_id, clean_text, new_id
+from .base import actor_text, clean_text, new_id
 from .errors import Duplicate, ForbiddenTransition, InvalidValue, NotFound, RuleViolation
 from .honours import _COLUMN, HonoursMixin
 from .model import (
@@ -102,7 +102,7 @@ class NominationsMixin(HonoursMixin):
 
         Raises:
             NotFound: unknown title, nominee, nominator or edition.
-            InvalidValue: a bad category, period or time, or an ``external_id`` holding an ID number.
+            InvalidValue: a bad category, period or time.
             RuleViolation: the nominee breaks a title rule (``recipient``, ``age`` on the submission date,
                 or ``once``: already holds the title).
         """
@@ -110,7 +110,7 @@ class NominationsMixin(HonoursMixin):
         when = self._now() if at is None else self._when(at, "at")
         text, year, edition_id = self._period(title, period, edition, when.date())
         deed = _text(deed, "deed", 20000)
-        external_id = clean_external_id(external_id)
+        external_id = self._external_id(external_id)
         with self._store.write() as store:
             kind, nid = self._recipient(nominee, "nominee")
             code = self._check_award(title, kind, nid, when.date(), category, field="nominee")

@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 
 from .errors import InvalidValue
-from .personal import holds_id_number, mask_id_runs, mask_phone
+from .personal import mask_id_runs, mask_phone
 
 __all__ = ["hours_text", "new_id", "ordered_id", "public_view", "clean_name", "clean_text", "clean_external_id", "actor_text",
            "items_of", "whole_number"]
@@ -61,19 +61,19 @@ def clean_text(value: Any, field: str, limit: int = 2000, *, required: bool = Fa
 def clean_external_id(value: Any, field: str = "external_id") -> str | None:
     """Check the id another system gave a row (at most 200 characters on one line), or None when there is none.
 
-    An id that holds what may be an ID number (a run of 15 or more digits, as when a system keys its rows by
-    身份证号) is refused: it would be stored in clear. (The importer keeps such ids as keyed digests instead,
-    see :mod:`volreg.external_ids`.)
+    The caller stores it as :func:`volreg.external_ids.stored` keeps it (an id holding an ID number as its
+    keyed digest).
 
     Raises:
         InvalidValue: naming ``field``, the rule and the value (any ID number in it masked).
     """
     if value is None:
         return None
-    text = clean_text(value, field, 200, line=True)
-    if holds_id_number(text):
-        raise InvalidValue(field, "must not hold an ID number (it would be stored in clear); use the other "
-                                  "system's own record number", shown=mask_id_runs(text))
+    try:
+        text = clean_text(value, field, 200, line=True)
+    except InvalidValue as error:  # its value shown with any ID number in it masked
+        shown = mask_id_runs(error.value) if isinstance(error.value, str) else type(value).__name__
+        raise InvalidValue(field, error.rule, shown=shown) from None
     return text or None
 
 
