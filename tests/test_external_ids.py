@@ -132,3 +132,22 @@ def test_the_api_keeps_an_external_id_holding_an_id_number_as_its_digest(tmp_pat
     registry.close()
     data = _on_disk(path)
     assert [] == [n for n in numbers[:2] if n.encode() in data]
+
+
+def test_two_forms_of_one_id_number_kept_in_clear_become_one_digest_the_first_winning(
+        tmp_path: Path, numbers: list[str]) -> None:
+    path = tmp_path / "old.db"
+    registry = volreg.open(path, key=KEY)
+    first = registry.add_person("甲")
+    second = registry.add_person("乙")
+    number = numbers[3]  # ends in X
+    registry.db.execute("INSERT INTO import_identity (kind, source, key, entity_id, imported_at) VALUES "
+                        "('people', 'national', ?, ?, '2024-01-01T00:00:00Z'), "
+                        "('people', 'national', ?, ?, '2024-01-02T00:00:00Z')",
+                        [number, first.id, number.lower(), second.id])
+    registry.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm023_external_ids'")
+    registry.close()
+    registry = volreg.open(path, key=KEY)
+    assert [(first.id,)] == registry.db.execute("SELECT entity_id FROM import_identity").fetchall()
+    registry.close()
+    assert [] == [form for form in (number, number.lower()) if form.encode() in _on_disk(path)]

@@ -34,7 +34,7 @@ UNPROTECTED = "external_ids_in_clear"
 # Rows of import_identity whose key may hold an ID number in clear (a run of 15 digits; full-width digits
 # are found by holds_id_number on the rows read).
 _CLEAR = ("SELECT kind, source, key FROM import_identity WHERE key NOT LIKE 'digest:%' AND "
-          "(key GLOB '*" + "[0-9]" * 15 + "*' OR key GLOB '*[\uff10-\uff19]*')")
+          "(key GLOB '*" + "[0-9]" * 15 + "*' OR key GLOB '*[\uff10-\uff19]*') ORDER BY rowid")
 
 
 def canonical(key: str) -> str:
@@ -69,13 +69,12 @@ def protect(session: Session) -> int:
     store = session.store
     with session.write():
         rows = [(kind, source, key) for kind, source, key in store.tuples(_CLEAR) if holds_id_number(key)]
-        for kind, source, key in rows:
-            store.execute(
-                "INSERT OR IGNORE INTO import_identity (kind, source, key, entity_id, imported_at) "
-                "SELECT kind, source, ?, entity_id, imported_at FROM import_identity "
-                "WHERE kind = ? AND source = ? AND key = ?", [stored(session, key), kind, source, key])
-            store.execute("DELETE FROM import_identity WHERE kind = ? AND source = ? AND key = ?",
-                          [kind, source, key])
+        store.execute_many(  # in the table's order, so the first of two ids that digest alike keeps its entity
+            "INSERT OR IGNORE INTO import_identity (kind, source, key, entity_id, imported_at) "
+            "SELECT kind, source, ?, entity_id, imported_at FROM import_identity "
+            "WHERE kind = ? AND source = ? AND key = ?",
+            [(stored(session, key), kind, source, key) for kind, source, key in rows])
+        store.execute_many("DELETE FROM import_identity WHERE kind = ? AND source = ? AND key = ?", rows)
         for seq, after in store.tuples("SELECT seq, after FROM journal WHERE action = 'merge' "
                                        "AND instr(after, '\"import_identity\"')"):
             data = json.loads(after)
