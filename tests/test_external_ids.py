@@ -151,3 +151,31 @@ def test_two_forms_of_one_id_number_kept_in_clear_become_one_digest_the_first_wi
     assert [(first.id,)] == registry.db.execute("SELECT entity_id FROM import_identity").fetchall()
     registry.close()
     assert [] == [form for form in (number, number.lower()) if form.encode() in _on_disk(path)]
+
+
+def test_an_id_given_to_a_new_entity_may_not_hold_an_id_number(tmp_path: Path, numbers: list[str]) -> None:
+    """A caller that keys its people (or anything else) by 身份证号 would put the number in clear into every
+    key, repr, journal entry and export, where no erasure reaches: such an id is refused, masked, and nothing
+    is written; other ids are kept as given."""
+    path = tmp_path / "city.db"
+    registry = volreg.open(path, key=KEY)
+    org = registry.add_organisation("新华社区", kind="community", id="org-xinhua")
+    number = numbers[0]
+    attempts = {
+        "add_person": lambda: registry.add_person("王小明", id=number),
+        "register_volunteer": lambda: registry.register_volunteer("李四", id_number=numbers[1], id=f"vol-{number}",
+                                                                  registered_on="2024-01-01"),
+        "add_organisation": lambda: registry.add_organisation("队", kind="team", id=number),
+        "add_studio": lambda: registry.add_studio("工作室", organisation=org, id="stu-" + number),
+        "add_activity": lambda: registry.add_activity("义诊", category="敬老助老", organiser=org, id=number,
+                                                      start="2024-03-05 08:00", end="2024-03-05 18:00"),
+    }
+    before = "\n".join(registry.db.iterdump())
+    for name, attempt in attempts.items():
+        with pytest.raises(volreg.InvalidValue, match="'id' must not hold an ID number") as refused:
+            attempt()
+        assert number not in str(refused.value), name
+    assert before == "\n".join(registry.db.iterdump())
+    assert "per-wang" == registry.add_person("王小明", id="per-wang").id
+    registry.close()
+    assert number.encode() not in _on_disk(path)

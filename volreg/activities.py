@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 from dateutil import rrule, tz
 
-from .base import RegistryBase, clean_text, new_id
+from .base import RegistryBase, clean_text, given_id, new_id
 from .errors import InvalidValue
 from .model import ACTIVITY_KINDS, Activity
 from .store.filters import Filters
@@ -143,6 +143,7 @@ class ActivitiesMixin(RegistryBase):
         if repeat is not None:
             starts = expand_rule(repeat, begins, self.settings.max_occurrences)
             series_id = new_id("ser")
+        first_id = given_id(id, "act")
         activities = []
         for n, occurrence_start in enumerate(starts, 1):
             occurrence_end = tz.resolve_imaginary(
@@ -150,7 +151,7 @@ class ActivitiesMixin(RegistryBase):
             )
             activities.append(
                 Activity(
-                    id=(id if n == 1 and id else new_id("act")),
+                    id=(first_id if n == 1 else new_id("act")),
                     start=occurrence_start.astimezone(self.zone),
                     end=occurrence_end.astimezone(self.zone),
                     series=series_id,

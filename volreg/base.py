@@ -19,6 +19,7 @@ from .text import (  # noqa: F401  (re-exported: the mixins import them from her
     clean_external_id,
     clean_name,
     clean_text,
+    given_id,
     items_of,
     new_id,
     public_view,
@@ -28,7 +29,7 @@ from .text import (  # noqa: F401  (re-exported: the mixins import them from her
 if TYPE_CHECKING:
     from .session import Session
 
-__all__ = ["RegistryBase", "new_id", "public_view", "clean_name", "clean_text", "clean_external_id", "actor_text",
+__all__ = ["RegistryBase", "new_id", "given_id", "public_view", "clean_name", "clean_text", "clean_external_id", "actor_text",
            "items_of", "whole_number"]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .base import RegistryBase, clean_name, new_id
+from .base import RegistryBase, clean_name, given_id
 from .errors import InvalidValue
 from .model import ORGANISATION_KINDS, Organisation, Studio
 from .store.filters import Filters
@@ -45,7 +45,7 @@ class DirectoryMixin(RegistryBase):
         if kind not in ORGANISATION_KINDS:
             raise InvalidValue("kind", f"must be one of {', '.join(ORGANISATION_KINDS)}", kind)
         parent_id = None if parent is None else self._ref(parent, "organisation", "organisations")
-        org = Organisation(id=id or new_id("org"), name=name, kind=kind, parent=parent_id)
+        org = Organisation(id=given_id(id, "org"), name=name, kind=kind, parent=parent_id)
         with self._store.write() as store:
             store.insert("organisations", {"id": org.id, "name": org.name, "kind": org.kind, "parent": org.parent})
             self._journal("create", "organisation", org.id, by=by, after=org)
@@ -107,7 +107,7 @@ class DirectoryMixin(RegistryBase):
             NotFound: unknown founder or organisation.
         """
         studio = Studio(
-            id=id or new_id("stu"),
+            id=given_id(id, "stu"),
             name=clean_name(name),
             founder=None if founder is None else self._ref(founder, "person", "people", "founder"),
             focus=None if focus is None else self._category(focus, "activity", "focus"),

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import attrs
 
-from .base import items_of, new_id
+from .base import given_id, items_of
 from .errors import Duplicate, InvalidValue, NotFound, RuleViolation
 from .model import Family, Honour, HonourTitle, Organisation, Person, Volunteer
 from .titles import _RANK, TitlesMixin, _text
@@ -106,7 +106,7 @@ class HonoursMixin(TitlesMixin):
         name = _text(name, "name", 200)
         if not name:
             raise InvalidValue("name", "must not be empty", name)
-        family_id = id or new_id("fam")
+        family_id = given_id(id, "fam")
         with self._store.write() as store:
             people: list[str] = []
             for member in items_of(members, "members"):
@@ -338,7 +338,7 @@ class HonoursMixin(TitlesMixin):
             if same:
                 raise Duplicate("honour", "recipient", same["id"], shown=f"{title.name} {text}")
             record = Honour(
-                id=id or new_id("hon"), honour=title.code, recipient_kind=kind, recipient=rid, period=text,
+                id=given_id(id, "hon"), honour=title.code, recipient_kind=kind, recipient=rid, period=text,
                 year=year, awarded_on=on, category=code, edition=edition_id, grade=grade, deed=deed,
                 nomination=nomination, promoted_from=promoted_from, photo=photo, links=pairs,
             )

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from .base import actor_text, clean_text, new_id
+from .base import actor_text, clean_text, given_id
 from .errors import Duplicate, ForbiddenTransition, InvalidValue, NotFound, RuleViolation
 from .honours import _COLUMN, HonoursMixin
 from .model import (
@@ -115,7 +115,7 @@ class NominationsMixin(HonoursMixin):
             kind, nid = self._recipient(nominee, "nominee")
             code = self._check_award(title, kind, nid, when.date(), category, field="nominee")
             by_kind, by_person, by_org = self._nominator(nominator, kind, nid)
-            nomination_id = id or new_id("nom")
+            nomination_id = given_id(id, "nom")
             stamp = to_utc_text(when)
             store.insert("nominations", {
                 "id": nomination_id, "honour": title.code, "nominee_kind": kind, "person": None, "family": None,

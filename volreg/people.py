@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from .base import RegistryBase, clean_name, clean_text, items_of, new_id
+from .base import RegistryBase, clean_name, clean_text, given_id, items_of
 from .errors import Duplicate, InvalidValue, NotFound, RuleViolation
 from .model import VOLUNTEER_STATUSES, Person, Volunteer
 from .personal import (
@@ -136,7 +136,7 @@ class PeopleMixin(RegistryBase):
         """Insert a new person and journal it; ``within`` is the store of a write the caller holds, having
         already found no person with this document in it (so neither a savepoint nor that read again)."""
         person = Person(
-            id=id or new_id("per"),
+            id=given_id(id, "per"),
             name=name,
             gender=gender,
             birth_date=born,
@@ -366,7 +366,7 @@ class PeopleMixin(RegistryBase):
                     raise Duplicate("volunteer", "id_number", existing["id"],
                                     shown=None if document is None else document.masked)
             volunteer = Volunteer(
-                id=id or new_id("vol"),
+                id=given_id(id, "vol"),
                 person=person.id,
                 number=number or self._next_number(on.year),
                 name=person.name,

@@ -18,9 +18,9 @@ from typing import Any
 import attrs
 
 from .errors import InvalidValue
-from .personal import mask_id_runs, mask_phone
+from .personal import holds_id_number, mask_id_runs, mask_phone
 
-__all__ = ["hours_text", "new_id", "ordered_id", "public_view", "clean_name", "clean_text", "clean_external_id", "actor_text",
+__all__ = ["hours_text", "new_id", "given_id", "ordered_id", "public_view", "clean_name", "clean_text", "clean_external_id", "actor_text",
            "items_of", "whole_number"]
 
 PERSONAL_FIELDS = ("phone", "id_digest")
@@ -110,6 +110,29 @@ def whole_number(value: Any, field: str, low: int, high: int) -> int:
 def new_id(prefix: str) -> str:
     """A new stable id that stays unique when registries are merged: ``per-3f9c0a1b2c4d5e6f``."""
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+def given_id(value: Any, prefix: str, field: str = "id") -> str:
+    """The id a caller gave a new entity (one line of text, at most 100 characters), or a :func:`new_id`.
+
+    An id is stored and shown in clear everywhere (keys, reprs, the journal, every export) and survives an
+    erasure, so one that holds what may be an ID number (a run of 15 or more digits: a system that keys its
+    people by 身份证号) is refused.
+
+    Raises:
+        InvalidValue: naming ``field``, the rule and the value (any ID number in it masked).
+    """
+    if value is None or value == "":
+        return new_id(prefix)
+    try:
+        text = clean_text(value, field, 100, required=True, line=True)
+    except InvalidValue as error:  # its value shown with any ID number in it masked
+        shown = mask_id_runs(error.value) if isinstance(error.value, str) else type(value).__name__
+        raise InvalidValue(field, error.rule, shown=shown) from None
+    if holds_id_number(text):
+        raise InvalidValue(field, "must not hold an ID number: an id is stored and shown in clear",
+                           shown=mask_id_runs(text))
+    return text
 
 
 class _Clock:

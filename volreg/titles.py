@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from .base import RegistryBase, clean_text, items_of, new_id
+from .base import RegistryBase, clean_text, given_id, items_of
 from .errors import Duplicate, InvalidValue, NotFound, RuleViolation
 from .model import (
     CADENCES,
@@ -320,7 +320,7 @@ class TitlesMixin(RegistryBase):
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 2200:
                 raise InvalidValue(field, f"must be a whole number >= {low}", value)
         edition = Edition(
-            id=id or new_id("edn"), honour=t.code, number=number, year=year,
+            id=given_id(id, "edn"), honour=t.code, number=number, year=year,
             ceremony_on=None if ceremony_on is None else self._day(ceremony_on, "ceremony_on"),
             title=_text(title, "title", 200),
         )
