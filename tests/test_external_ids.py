@@ -179,3 +179,19 @@ def test_an_id_given_to_a_new_entity_may_not_hold_an_id_number(tmp_path: Path, n
     assert "per-wang" == registry.add_person("王小明", id="per-wang").id
     registry.close()
     assert number.encode() not in _on_disk(path)
+
+
+def test_a_file_named_with_an_id_number_leaves_it_nowhere(tmp_path: Path, numbers: list[str]) -> None:
+    """A person's own export is often named after their ID number: the name goes into the journal, the actor
+    of every write and the report, masked."""
+    path = tmp_path / "city.db"
+    roster = _roster(tmp_path / f"张三_{numbers[0]}_名单.csv", [("E1", "张三", numbers[1]), ("E1", "李四", numbers[2])])
+    registry = volreg.open(path, key=KEY)
+    report = volreg.import_file(registry, roster, kind="volunteers", source="national", mode="valid_rows")
+    assert report.created == 1 and len(report.problems) == 1
+    assert numbers[0] not in repr(report)
+    with pytest.raises(volreg.InvalidValue, match="'by' must not hold an ID number") as refused:
+        registry.add_person("王五", by=f"操作员{numbers[3]}")
+    assert numbers[3] not in str(refused.value)
+    registry.close()
+    assert [] == [n for n in (numbers[0], numbers[3]) if n.encode() in _on_disk(path)]

@@ -90,7 +90,11 @@ def actor_text(by: Any) -> str | None:
     if isinstance(actor, bool) or not isinstance(actor, (str, int)):
         raise InvalidValue("by", "must name who acts: a person, an organisation, an id or text",
                            shown=type(actor).__name__)
-    return clean_text(str(actor), "by", 200, line=True) or None
+    text = clean_text(str(actor), "by", 200, line=True)
+    if holds_id_number(text):
+        raise InvalidValue("by", "must not hold an ID number: who acts is stored and shown in clear",
+                           shown=mask_id_runs(text))
+    return text or None
 
 
 def items_of(value: Any, field: str) -> list[Any]:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidValue, VolregError
+from ..personal import mask_id_runs
 from .handler import HANDLERS, Field, ImportContext, KindHandler, register_kind
 from .headers import resolve_headers
 from .progress import ProgressHook, StderrBar, progress_hook
@@ -174,7 +175,9 @@ def import_file(
     if not Path(path).is_file():
         raise FileNotFoundError(f"no such file: {os.fspath(path)}")
     reader = TableReader(path, format=format, encoding=encoding, sheet=sheet)
-    name = Path(path).name
+    # The file's name goes into the journal, the actor of every write and the report: an ID number in it
+    # (a person's own export, "张三_62020019800101001X.xlsx") is masked there.
+    name = mask_id_runs(Path(path).name)
     ctx = ImportContext(registry, source or "", f"import {name}" + (f" ({source})" if source else ""),
                         create_people=bool(create_people), date_formats=patterns, dayfirst=bool(dayfirst),
                         file=name)
