@@ -82,6 +82,8 @@ def test_an_older_registry_with_id_numbers_in_clear_is_protected_when_opened_wit
                         "('people', 'national', ?, ?, '2024-01-01T00:00:00Z')",
                         [numbers[0], who.id, numbers[1], twin.id])
     registry.merge_people(who.person, twin, by="文明办", reason="同一人")  # its journal lists the ids that moved
+    honour = registry.award("中国好人", who.person, category="诚实守信", awarded_on="2024-08-01")
+    registry.db.execute("UPDATE honours SET external_id = ? WHERE id = ?", [numbers[2], honour.id])  # given then
     registry.close()
     conn = sqlite3.connect(path)  # as an older volreg left it
     with conn:
@@ -93,8 +95,9 @@ def test_an_older_registry_with_id_numbers_in_clear_is_protected_when_opened_wit
     report = volreg.import_file(registry, _roster(tmp_path / "r.csv", [(numbers[0], "欧阳明月", numbers[0])]),
                                 kind="volunteers", source="national")
     assert (report.problems, report.created) == ((), 0)
+    assert registry.db.execute("SELECT external_id FROM honours").fetchone()[0].startswith("digest:")
     registry.close()
-    assert [] == [n for n in numbers[:2] if n.encode() in _on_disk(path)]
+    assert [] == [n for n in numbers[:3] if n.encode() in _on_disk(path)]
 
 
 def test_an_archive_with_id_numbers_in_clear_is_restored_with_them_digested(tmp_path: Path, numbers: list[str]) -> None:
@@ -195,3 +198,28 @@ def test_a_file_named_with_an_id_number_leaves_it_nowhere(tmp_path: Path, number
     assert numbers[3] not in str(refused.value)
     registry.close()
     assert [] == [n for n in (numbers[0], numbers[3]) if n.encode() in _on_disk(path)]
+
+
+def test_a_generated_id_with_fifteen_digits_in_a_row_still_acts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """volreg's own ids are hex, and 15 of their digits fall in a row now and then: such an id is not taken
+    for an ID number, by object or as text (a hex id's digits are glued to its letters)."""
+    import volreg.text
+
+    registry = volreg.open(":memory:", key=KEY)
+    monkeypatch.setattr(volreg.text, "new_id", lambda prefix: f"{prefix}-c665679707614370")
+    actor = registry.add_person("蔡飞华")
+    monkeypatch.undo()
+    assert actor.id == "per-c665679707614370"
+    assert registry.add_person("王五", by=actor).name == "王五"
+    assert registry.history(registry.add_person("赵六", by=actor))[0].actor == actor.id
+    assert registry.add_person("孙七", by=actor.id).name == "孙七"
+    for _ in range(20_000):  # and no generated id is
+        assert not volreg.personal.holds_id_number(volreg.text.new_id("per"))
+
+
+def test_an_order_number_is_not_taken_for_an_id_number(tmp_path: Path) -> None:
+    """An 18-digit order number (no region, no birth date where a number carries one) stays as given."""
+    registry = volreg.open(":memory:", key=KEY)
+    roster = _roster(tmp_path / "roster.csv", [("202403050000123456", "张三", make_id_number())])
+    assert volreg.import_file(registry, roster, kind="volunteers", source="shop").created == 1
+    assert [("202403050000123456",)] == registry.db.execute("SELECT key FROM import_identity").fetchall()

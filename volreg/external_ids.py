@@ -31,10 +31,11 @@ DIGESTED = "digest:"
 UNPROTECTED = "external_ids_in_clear"
 """The ``registry_meta`` key set while external ids holding ID numbers may be stored in clear."""
 
-# Rows of import_identity whose key may hold an ID number in clear (a run of 15 digits; full-width digits
-# are found by holds_id_number on the rows read).
-_CLEAR = ("SELECT kind, source, key FROM import_identity WHERE key NOT LIKE 'digest:%' AND "
-          "(key GLOB '*" + "[0-9]" * 15 + "*' OR key GLOB '*[\uff10-\uff19]*') ORDER BY rowid")
+# Text that may hold an ID number in clear (a run of 15 digits, or full-width digits, which holds_id_number
+# then looks at), as a WHERE clause on a column.
+_MAYBE = "({0} NOT LIKE 'digest:%' AND ({0} GLOB '*" + "[0-9]" * 15 + "*' OR {0} GLOB '*[\uff10-\uff19]*'))"
+_CLEAR = "SELECT kind, source, key FROM import_identity WHERE " + _MAYBE.format("key") + " ORDER BY rowid"
+_COLUMNS = ("honours", "nominations")  # tables whose external_id column the write methods fill
 
 
 def canonical(key: str) -> str:
@@ -64,7 +65,9 @@ def protect(session: Session) -> int:
 
     In one write transaction. Two clear ids that digest alike (one typed in full-width digits, say) keep
     the first's entity, as a second import of the same id would. The journal entries of merges, which list
-    the external ids that moved (``kind:key``), get the digests too. Returns how many ids were digested.
+    the external ids that moved (``kind:key``), get the digests too, and so do the ``external_id`` columns of
+    honours and nominations (where two forms of one id would collide, the later loses it). Returns how many
+    ids were digested.
     """
     store = session.store
     with session.write():
@@ -86,8 +89,18 @@ def protect(session: Session) -> int:
             if kept != listed:
                 moved["import_identity"] = kept
                 store.execute("UPDATE journal SET after = ? WHERE seq = ?", [json.dumps(data, ensure_ascii=False), seq])
+        count = len(rows)
+        for table in _COLUMNS:
+            for rowid, key in store.tuples(f"SELECT rowid, external_id FROM {table} WHERE "
+                                           + _MAYBE.format("external_id") + " ORDER BY rowid"):
+                if holds_id_number(key):
+                    store.execute(f"UPDATE OR IGNORE {table} SET external_id = ? WHERE rowid = ?",
+                                  [stored(session, key), rowid])
+                    store.execute(f"UPDATE {table} SET external_id = NULL WHERE rowid = ? AND external_id = ?",
+                                  [rowid, key])
+                    count += 1
         store.execute("DELETE FROM registry_meta WHERE key = ?", [UNPROTECTED])
-    return len(rows)
+    return count
 
 
 def _stored_item(session: Session, item: object) -> object:

@@ -133,22 +133,59 @@ def mask_id_text(text: str) -> str:
     return mask_document("resident", str(text))
 
 
-# A run of 15 or more digits (and a check character X): what a resident ID number, old or new, looks like
-# inside another text, in ASCII or full-width digits.
+# A run of 15 or more digits (and a check character X), ASCII or full-width: where a resident ID number
+# (or a residence-permit or permanent-residence number of the same form) may be inside another text.
 _ID_RUN = re.compile("[0-9\uff10-\uff19]{15,}[Xx\uff38\uff58]?")
+_ASCII_DIGITS = str.maketrans({chr(c + 0xFEE0): chr(c) for c in range(0x30, 0x3A)} | {"\uff38": "X", "\uff58": "X",
+                                                                                      "x": "X"})
+
+
+def _may_be_id(window: str) -> bool:
+    """Whether 18 characters (17 digits and a digit or X) or 15 digits have the form of an ID number: a
+    province-level region (or 81-83 for a residence permit, 9 for a permanent-residence card) and a real
+    birth date where the number carries it. A check character is not required (a mistyped number is
+    still the person's); random digits, such as those of a hex id, pass about once in 10,000."""
+    if not (window[:2] in _PROVINCES or window[:2] in ("81", "82", "83") or window[0] == "9"):
+        return False
+    year, month, day = (window[6:10], window[10:12], window[12:14]) if len(window) == 18 else \
+        ("19" + window[6:8], window[8:10], window[10:12])
+    try:
+        born = date(int(year), int(month), int(day))
+    except ValueError:
+        return False
+    return born.year >= 1900
+
+
+def _id_like(match: re.Match[str]) -> bool:
+    """Whether a run of digits (:data:`_ID_RUN`) holds an ID number's form: 18 characters anywhere in it, or
+    (a number of before 1999) the whole run of 15 digits, not glued to a letter as in a hex id."""
+    folded = match.group().translate(_ASCII_DIGITS)
+    for start in range(len(folded) - 17):
+        window = folded[start:start + 18]
+        if "X" not in window[:-1] and _may_be_id(window):
+            return True
+    if len(folded) != 15:
+        return False
+    text, begin, end = match.string, match.start(), match.end()
+    glued = (begin > 0 and text[begin - 1].isascii() and text[begin - 1].isalpha()) or \
+        (end < len(text) and text[end].isascii() and text[end].isalpha())
+    return not glued and _may_be_id(folded)
 
 
 def holds_id_number(text: str) -> bool:
-    """Whether ``text`` holds what may be a resident ID number: a run of 15 or more digits (ASCII or
-    full-width), as when another system keys its rows by 身份证号. Such a text must not be stored or shown
-    in clear."""
-    return _ID_RUN.search(text) is not None
+    """Whether ``text`` holds what may be a resident ID number (or a residence-permit or 2023 permanent-
+    residence number, of the same form): a run of digits, ASCII or full-width, with 18 or 15 of them in a row
+    that start with a region and carry a real birth date, as when another system keys its rows by 身份证号.
+    Such a text must not be stored or shown in clear. An 18-digit order number (``202403050000123456``) or
+    a hex id is not one."""
+    return any(_id_like(m) for m in _ID_RUN.finditer(text))
 
 
 def mask_id_runs(text: str) -> str:
-    """``text`` with every run that may be a resident ID number masked (see :func:`mask_document`), the
-    rest as it is: ``R-62020019800101001X`` becomes ``R-6****************X``."""
-    return _ID_RUN.sub(lambda m: mask_document("resident", m.group()), text)
+    """``text`` with every run of digits that may hold a resident ID number (see :func:`holds_id_number`)
+    masked (see :func:`mask_document`), the rest as it is: ``R-62020019800101001X`` becomes
+    ``R-6****************X``."""
+    return _ID_RUN.sub(lambda m: mask_document("resident", m.group()) if _id_like(m) else m.group(), text)
 
 
 @attrs.frozen(repr=False)

@@ -91,7 +91,9 @@ def actor_text(by: Any) -> str | None:
         raise InvalidValue("by", "must name who acts: a person, an organisation, an id or text",
                            shown=type(actor).__name__)
     text = clean_text(str(actor), "by", 200, line=True)
-    if holds_id_number(text):
+    # A registry object's id is volreg's own (generated, or checked by given_id when it was created): its hex
+    # may hold 15 digits in a row by chance. Only text a caller wrote is checked.
+    if actor is by and holds_id_number(text):
         raise InvalidValue("by", "must not hold an ID number: who acts is stored and shown in clear",
                            shown=mask_id_runs(text))
     return text or None
@@ -120,8 +122,8 @@ def given_id(value: Any, prefix: str, field: str = "id") -> str:
     """The id a caller gave a new entity (one line of text, at most 100 characters), or a :func:`new_id`.
 
     An id is stored and shown in clear everywhere (keys, reprs, the journal, every export) and survives an
-    erasure, so one that holds what may be an ID number (a run of 15 or more digits: a system that keys its
-    people by 身份证号) is refused.
+    erasure, so one that holds what may be an ID number (:func:`volreg.personal.holds_id_number`: a system
+    that keys its people by 身份证号) is refused.
 
     Raises:
         InvalidValue: naming ``field``, the rule and the value (any ID number in it masked).

@@ -1141,11 +1141,13 @@ def m023_external_ids(db: Database) -> None:
 
     External ids that hold what may be an ID number are now kept as keyed digests (:mod:`volreg.external_ids`),
     which a migration cannot compute (it has no key). It only sets ``external_ids_in_clear`` in
-    ``registry_meta`` when such an id is there; the registry's next writable open digests them."""
-    found = db.execute(
-        "SELECT 1 FROM import_identity WHERE key NOT LIKE 'digest:%' AND (key GLOB '*" + "[0-9]" * 15 + "*' "
-        "OR key GLOB '*[\uff10-\uff19]*') LIMIT 1").fetchone()
-    if found is not None:
+    ``registry_meta`` when such an id is there (remembered by imports, or given to an honour or a
+    nomination); the registry's next writable open digests them."""
+    maybe = "({0} NOT LIKE 'digest:%' AND ({0} GLOB '*" + "[0-9]" * 15 + "*' OR {0} GLOB '*[\uff10-\uff19]*'))"
+    found = any(db.execute(f"SELECT 1 FROM {table} WHERE {maybe.format(column)} LIMIT 1").fetchone() is not None
+                for table, column in (("import_identity", "key"), ("honours", "external_id"),
+                                      ("nominations", "external_id")))
+    if found:
         db.execute("INSERT OR REPLACE INTO registry_meta (key, value) VALUES ('external_ids_in_clear', '1')")
 
 
