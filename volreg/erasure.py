@@ -28,7 +28,7 @@ from datetime import date
 import attrs
 
 from .errors import VolregError
-from .personal import document_purpose, parse_document
+from .personal import document_purpose, fold_width, parse_document
 from .session import Session
 from .store import Store
 from .store.db import BUSY_TIMEOUT_MS
@@ -46,7 +46,6 @@ _SKIP_COLUMNS = frozenset({"id_digest", "voter"})  # keyed digests: nothing read
 _LETTERS = "0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a"
 _CHARACTER = f"[{_LETTERS}]"
 _RUN = re.compile(f"{_CHARACTER}+")
-_FOLD = str.maketrans({chr(c + 0xFEE0): chr(c) for c in range(0x30, 0x7B) if chr(c).isalnum()})
 _FULL_WIDTH = str.maketrans("0123456789", "\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19")
 # The lengths a number of each document type can have (when its masked form, which keeps the length, is lost).
 _LENGTHS = {"resident": (18, 15), "residence_permit": (18,), "foreign_permanent": (18, 15),
@@ -350,7 +349,7 @@ def _without_phone(text: str, digits: str, alias: str) -> str:
     spans = []
     for run in _DIGIT_RUN.finditer(text):
         places = [i for i, c in enumerate(run.group()) if c.isdigit()]
-        folded = "".join(run.group()[i] for i in places).translate(_FOLD)
+        folded = fold_width("".join(run.group()[i] for i in places))
         at = folded.find(digits)
         while at >= 0:
             spans.append((run.start() + places[at], run.start() + places[at + len(digits) - 1] + 1))
@@ -368,7 +367,7 @@ def _without_number(session: Session, text: str, document: HeldDocument, alias: 
     whole_runs = document.markers() is None
     spans: list[tuple[int, int]] = []
     for run in _RUN.finditer(text):
-        token = run.group().translate(_FOLD).upper()  # one character for one: positions stay
+        token = fold_width(run.group()).upper()  # one character for one: positions stay
         for length in document.lengths():
             shown = document.shown(length)
             if shown is None and whole_runs:

@@ -36,6 +36,7 @@ __all__ = [
     "mask_id_text",
     "holds_id_number",
     "mask_id_runs",
+    "fold_width",
     "mask_document",
     "load_key",
     "read_key_file",
@@ -136,8 +137,13 @@ def mask_id_text(text: str) -> str:
 # A run of 15 or more digits (and a check character X), ASCII or full-width: where a resident ID number
 # (or a residence-permit or permanent-residence number of the same form) may be inside another text.
 _ID_RUN = re.compile("[0-9\uff10-\uff19]{15,}[Xx\uff38\uff58]?")
-_ASCII_DIGITS = str.maketrans({chr(c + 0xFEE0): chr(c) for c in range(0x30, 0x3A)} | {"\uff38": "X", "\uff58": "X",
-                                                                                      "x": "X"})
+_NARROW = str.maketrans({chr(c + 0xFEE0): chr(c) for c in range(0x30, 0x7B) if chr(c).isalnum()})
+
+
+def fold_width(text: str) -> str:
+    """``text`` with full-width letters and digits (``６２０`` ``ＡＢ``) as their ASCII forms, one character for
+    one (so positions stay), everything else as it is."""
+    return text.translate(_NARROW)
 
 
 def _may_be_id(window: str) -> bool:
@@ -159,7 +165,7 @@ def _may_be_id(window: str) -> bool:
 def _id_like(match: re.Match[str]) -> bool:
     """Whether a run of digits (:data:`_ID_RUN`) holds an ID number's form: 18 characters anywhere in it, or
     (a number of before 1999) the whole run of 15 digits, not glued to a letter as in a hex id."""
-    folded = match.group().translate(_ASCII_DIGITS)
+    folded = fold_width(match.group()).upper()
     for start in range(len(folded) - 17):
         window = folded[start:start + 18]
         if "X" not in window[:-1] and _may_be_id(window):

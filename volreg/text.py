@@ -58,6 +58,15 @@ def clean_text(value: Any, field: str, limit: int = 2000, *, required: bool = Fa
     return value
 
 
+def _clean_masked(value: Any, field: str, limit: int, *, required: bool = False) -> str:
+    """:func:`clean_text` of one line, a refused value shown with any ID number in it masked."""
+    try:
+        return clean_text(value, field, limit, required=required, line=True)
+    except InvalidValue as error:
+        shown = mask_id_runs(error.value) if isinstance(error.value, str) else type(value).__name__
+        raise InvalidValue(field, error.rule, shown=shown) from None
+
+
 def clean_external_id(value: Any, field: str = "external_id") -> str | None:
     """Check the id another system gave a row (at most 200 characters on one line), or None when there is none.
 
@@ -69,12 +78,7 @@ def clean_external_id(value: Any, field: str = "external_id") -> str | None:
     """
     if value is None:
         return None
-    try:
-        text = clean_text(value, field, 200, line=True)
-    except InvalidValue as error:  # its value shown with any ID number in it masked
-        shown = mask_id_runs(error.value) if isinstance(error.value, str) else type(value).__name__
-        raise InvalidValue(field, error.rule, shown=shown) from None
-    return text or None
+    return _clean_masked(value, field, 200) or None
 
 
 def clean_name(value: Any, field: str = "name") -> str:
@@ -130,11 +134,7 @@ def given_id(value: Any, prefix: str, field: str = "id") -> str:
     """
     if value is None or value == "":
         return new_id(prefix)
-    try:
-        text = clean_text(value, field, 100, required=True, line=True)
-    except InvalidValue as error:  # its value shown with any ID number in it masked
-        shown = mask_id_runs(error.value) if isinstance(error.value, str) else type(value).__name__
-        raise InvalidValue(field, error.rule, shown=shown) from None
+    text = _clean_masked(value, field, 100, required=True)
     if holds_id_number(text):
         raise InvalidValue(field, "must not hold an ID number: an id is stored and shown in clear",
                            shown=mask_id_runs(text))
